@@ -1,0 +1,73 @@
+import type { Admin } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+import type { KafkaConfig } from './config.ts';
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  retentionMs: number;
+  /** Dead letters are kept longer: somebody has to look at them. */
+  cleanup?: 'delete' | 'compact';
+}
+
+/** The topics guildcast uses; the names are the contract between roles (ARCHITECTURE.md, "Topics"). */
+export function topicNames(config: Pick<KafkaConfig, 'KAFKA_TOPIC_PREFIX'>) {
+  const p = config.KAFKA_TOPIC_PREFIX;
+  return {
+    /** Every dispatch from ingest, keyed by guild. */
+    events: `${p}.events`,
+    /** Events after fanout persisted them, for the edge; same key and partitioning as `events`. */
+    deliveries: `${p}.deliveries`,
+    /** Records that could not be parsed or stored, with the reason in headers. */
+    deadLetter: `${p}.dead-letter`,
+  } as const;
+}
+export type TopicNames = ReturnType<typeof topicNames>;
+
+export function standardTopics(config: KafkaConfig): TopicSpec[] {
+  const names = topicNames(config);
+  const retentionMs = config.KAFKA_RETENTION_HOURS * 3_600_000;
+  return [
+    { name: names.events, partitions: config.KAFKA_EVENT_PARTITIONS, retentionMs },
+    { name: names.deliveries, partitions: config.KAFKA_EVENT_PARTITIONS, retentionMs },
+    { name: names.deadLetter, partitions: 1, retentionMs: Math.max(retentionMs, 14 * 86_400_000) },
+  ];
+}
+
+/**
+ * Creates missing topics and leaves existing ones alone. A topic with a different partition count
+ * is reported, never changed: adding partitions moves guilds between partitions and breaks their
+ * ordering, so that is an operator's decision (docs/operations.md).
+ */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[], logger?: Logger): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.name));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.name,
+          numPartitions: s.partitions,
+          replicationFactor: -1, // the broker's default.replication.factor
+          configEntries: [
+            { name: 'retention.ms', value: String(s.retentionMs) },
+            { name: 'cleanup.policy', value: s.cleanup ?? 'delete' },
+          ],
+        })),
+      });
+    } catch (err) {
+      // Two processes starting together may race to create the same topic: that is success.
+      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS' && !String(err).includes('already exists')) throw err;
+    }
+  }
+  const present = specs.filter((s) => existing.has(s.name));
+  if (present.length > 0) {
+    const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
+    for (const t of metadata.topics) {
+      const want = specs.find((s) => s.name === t.name)!.partitions;
+      if (t.partitions.length !== want)
+        logger?.warn({ topic: t.name, partitions: t.partitions.length, configured: want }, 'topic partition count differs from configuration; left unchanged');
+    }
+  }
+}
