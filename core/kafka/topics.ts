@@ -20,6 +20,8 @@ export function topicNames(config: Pick<KafkaConfig, 'KAFKA_TOPIC_PREFIX'>) {
     deliveries: `${p}.deliveries`,
     /** Records that could not be parsed or stored, with the reason in headers. */
     deadLetter: `${p}.dead-letter`,
+    /** Compacted, keyed by shard id: the last (session_id, seq, resume_url) Kafka acknowledged. */
+    ingestCheckpoints: `${p}.ingest-checkpoints`,
   } as const;
 }
 export type TopicNames = ReturnType<typeof topicNames>;
@@ -31,6 +33,7 @@ export function standardTopics(config: KafkaConfig): TopicSpec[] {
     { name: names.events, partitions: config.KAFKA_EVENT_PARTITIONS, retentionMs },
     { name: names.deliveries, partitions: config.KAFKA_EVENT_PARTITIONS, retentionMs },
     { name: names.deadLetter, partitions: 1, retentionMs: Math.max(retentionMs, 14 * 86_400_000) },
+    { name: names.ingestCheckpoints, partitions: 1, retentionMs: -1, cleanup: 'compact' },
   ];
 }
 
