@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../core/kafka/client.ts';
+import { loadKafkaConfig } from '../core/kafka/config.ts';
 import { silentLogger } from '../core/logger.ts';
 import { createCqlClient, type CqlClient } from '../store/cql/client.ts';
 import { migrate } from '../store/schema/migrate.ts';
@@ -10,7 +11,8 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }
 
-export const localKafkaConfig = { KAFKA_BROKERS: ['127.0.0.1:9092'], KAFKA_CLIENT_ID: 'guildcast-test' };
+// The same variables as the roles read, so the suite can be pointed at another broker (e.g. a Kafka 4.x one).
+export const localKafkaConfig = { ...loadKafkaConfig(), KAFKA_CLIENT_ID: 'guildcast-test' };
 export const localStoreConfig = {
   CASSANDRA_CONTACT_POINTS: ['127.0.0.1:9042'],
   CASSANDRA_LOCAL_DC: 'datacenter1',

@@ -96,6 +96,7 @@ export const cassandraSpec: ServerSpec = {
   name: 'cassandra',
   paths,
   address: `127.0.0.1:${CQL_PORT}`,
+  ports: [CQL_PORT, STORAGE_PORT],
   readyTimeoutMs: 240_000,
   stopGraceMs: 60_000,
 

@@ -15,6 +15,7 @@ export async function fetchJars(
   version: string,
   libsDir: string,
   log: (line: string) => void,
+  profiles: string[] = [],
 ): Promise<boolean> {
   const marker = join(libsDir, '.complete');
   if (existsSync(marker)) return false;
@@ -33,6 +34,7 @@ export async function fetchJars(
     `-D${versionProperty}=${version}`,
     '-DincludeScope=runtime',
     `-DoutputDirectory=${staging}`,
+    ...(profiles.length > 0 ? [`-P${profiles.join(',')}`] : []),
   ]);
   await writeFile(join(staging, '.complete'), new Date().toISOString());
   await rm(libsDir, { recursive: true, force: true });

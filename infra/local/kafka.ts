@@ -8,8 +8,8 @@ import { fetchJars } from './fetch.ts';
 import { KAFKA_VERSION, kafkaPaths as paths } from './paths.ts';
 import type { ServerSpec } from './server.ts';
 
-export const KAFKA_PORT = 9092;
-const CONTROLLER_PORT = 9093;
+export const KAFKA_PORT = Number(process.env.GUILDCAST_KAFKA_PORT ?? 9092);
+const CONTROLLER_PORT = Number(process.env.GUILDCAST_KAFKA_CONTROLLER_PORT ?? KAFKA_PORT + 1);
 const HEAP = process.env.GUILDCAST_KAFKA_HEAP ?? '512m';
 const isKafka4 = Number(KAFKA_VERSION.split('.')[0]) >= 4;
 
@@ -76,11 +76,12 @@ export const kafkaSpec: ServerSpec = {
   name: 'kafka',
   paths,
   address: `127.0.0.1:${KAFKA_PORT}`,
+  ports: [KAFKA_PORT, CONTROLLER_PORT],
   readyTimeoutMs: 120_000,
   stopGraceMs: 30_000,
 
   async fetch(log) {
-    await fetchJars('kafka', 'kafka.version', KAFKA_VERSION, paths.libs, log);
+    await fetchJars('kafka', 'kafka.version', KAFKA_VERSION, paths.libs, log, [isKafka4 ? 'kafka4' : 'kafka3']);
   },
 
   async prepare() {

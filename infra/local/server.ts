@@ -1,4 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import type { ServerPaths } from './paths.ts';
 import { isAlive, runningPid, serverMarker, sleep, startDetached, stopPid, tail } from './processes.ts';
 
@@ -16,12 +17,14 @@ export interface ServerSpec {
   probe(): Promise<void>;
   readyTimeoutMs: number;
   stopGraceMs: number;
+  /** Ports the server binds; something else on them would answer our readiness probe instead. */
+  ports: number[];
   address: string;
 }
 
 export class ServerStartError extends Error {
-  constructor(server: string, reason: string, logTail: string) {
-    super(`${server} did not become ready: ${reason}\n--- last lines of its log ---\n${logTail}`);
+  constructor(server: string, reason: string, logTail?: string) {
+    super(`${server} did not become ready: ${reason}` + (logTail ? `\n--- last lines of its log ---\n${logTail}` : ''));
   }
 }
 
@@ -31,6 +34,13 @@ export async function up(spec: ServerSpec, log: (line: string) => void): Promise
     await waitReady(spec, running);
     return 'already running';
   }
+  const taken = await portsInUse(spec.ports);
+  if (taken.length > 0)
+    throw new ServerStartError(
+      spec.name,
+      `port ${taken.join(', ')} on 127.0.0.1 is already in use by a process this tool did not start; ` +
+        'stop that process (or, for Kafka, choose other ports with GUILDCAST_KAFKA_PORT)',
+    );
   await spec.fetch(log);
   await mkdir(spec.paths.home, { recursive: true });
   await spec.prepare();
@@ -62,6 +72,20 @@ async function waitReady(spec: ServerSpec, pid: number): Promise<void> {
     `no answer on ${spec.address} within ${spec.readyTimeoutMs / 1000}s (${lastError})`,
     await tail(spec.paths.logFile),
   );
+}
+
+async function portsInUse(ports: number[]): Promise<number[]> {
+  const inUse = await Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<boolean>((resolve) => {
+          const socket = connect({ host: '127.0.0.1', port });
+          socket.once('connect', () => (socket.destroy(), resolve(true)));
+          socket.once('error', () => resolve(false));
+        }),
+    ),
+  );
+  return ports.filter((_, i) => inUse[i]);
 }
 
 export async function down(spec: ServerSpec): Promise<string> {
