@@ -21,6 +21,9 @@ export function createCqlClient(
     socketOptions: { connectTimeout: 5000, readTimeout: 12_000 },
     // Reads and writes are idempotent by design (INSERT of a full row, DELETE by key): safe to retry.
     queryOptions: { prepare: true, isIdempotent: true, consistency: cassandra.types.consistencies.localQuorum },
+    // The default waits up to 10 minutes between reconnection attempts; a store outage should end
+    // for us within seconds of the node coming back.
+    policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(250, 5_000, false) },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
   });
 }

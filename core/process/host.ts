@@ -1,0 +1,104 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ConfigError } from '../config.ts';
+import { opsRoutes, type ReadinessCheck } from '../http/ops.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { createRegistry, type Registry } from '../metrics.ts';
+
+/** What a started role hands back to the process that hosts it. */
+export interface RunningRole {
+  name: string;
+  checks: ReadinessCheck[];
+  /** Stop intake, finish or hand back in-flight work, release connections; resolves when done. */
+  close(): Promise<void>;
+}
+
+export interface HostContext {
+  logger: Logger;
+  registry: Registry;
+}
+
+export interface HostOptions {
+  /** Process name for logs and the `role` metric label. */
+  name: string;
+  /** Where /healthz, /readyz and /metrics are served. Port 0 picks a free one. */
+  ops: { host: string; port: number };
+  shutdownTimeoutMs: number;
+  start(context: HostContext): Promise<RunningRole[]>;
+  /** Extra routes on the ops server (the `all` role serves everything on one port). */
+  routes?(app: FastifyInstance, context: HostContext): Promise<void> | void;
+}
+
+/**
+ * Runs roles as a process: logs, metrics, health endpoints, and a bounded graceful shutdown on
+ * SIGTERM/SIGINT (a second signal, or the bound passing, exits at once). A configuration error
+ * prints the message naming the variable and exits 2, without a stack trace.
+ */
+export async function host(options: HostOptions): Promise<{ app: FastifyInstance; stop(): Promise<void> }> {
+  const logger = createLogger(options.name);
+  const registry = createRegistry(options.name);
+  const context = { logger, registry };
+  let roles: RunningRole[] = [];
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+  });
+  await app.register(opsRoutes(registry, () => roles.flatMap((r) => r.checks)));
+  try {
+    roles = await options.start(context);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    logger.fatal({ err }, 'start-up failed');
+    process.exit(1);
+  }
+  await options.routes?.(app, context);
+  await app.listen({ host: options.ops.host, port: options.ops.port });
+  logger.info({ ops: app.server.address(), roles: roles.map((r) => r.name) }, 'started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: options.shutdownTimeoutMs }, 'graceful shutdown took too long; exiting');
+        process.exit(1);
+      }, options.shutdownTimeoutMs);
+      timer.unref();
+      // Reverse start order: the edge drains before fanout stops feeding it, and so on.
+      for (const role of [...roles].reverse()) {
+        try {
+          await role.close();
+          logger.info({ role: role.name }, 'stopped');
+        } catch (err) {
+          logger.error({ err, role: role.name }, 'error while stopping');
+        }
+      }
+      await app.close();
+      clearTimeout(timer);
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'shutting down');
+    void stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return { app, stop };
+}
+
+/** For config loaders called before the host: the same clean exit on a ConfigError. */
+export function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

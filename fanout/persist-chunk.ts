@@ -1,0 +1,167 @@
+import type { IHeaders } from 'kafkajs';
+import { EnvelopeError, parseEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
+import type { DeadLetter } from '../core/kafka/dead-letter.ts';
+import { StoreUnavailableError, StoreValidationError } from '../store/index.ts';
+import type { ReplayFilter } from './dedupe.ts';
+import { operationFor, waves, type StoreOperation } from './operations.ts';
+
+/** The part of the store fanout writes through (store/index.ts implements it). */
+export interface MessageSink {
+  upsertMessages(messages: Record<string, unknown>[]): Promise<unknown>;
+  applyEdits(edits: Record<string, unknown>[]): Promise<unknown>;
+  deleteMessages(channelId: string, ids: string[]): Promise<unknown>;
+}
+
+export interface SourceRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders;
+}
+
+export const SOURCE_OFFSET_HEADER = 'x-guildcast-source-offset';
+export const TRACE_HEADER = 'x-guildcast-trace-id';
+
+export interface Delivery {
+  key: Buffer | null;
+  value: Buffer;
+  headers: IHeaders;
+  event: EventEnvelope;
+}
+
+export interface ChunkOutcome {
+  /** Persisted (or needing no write) events, in stream order: what goes on to the edge. */
+  deliveries: Delivery[];
+  deadLetters: DeadLetter[];
+  replays: number;
+  /** Events whose write succeeded, for metrics. */
+  persisted: EventEnvelope[];
+}
+
+export interface ChunkContext {
+  topic: string;
+  partition: number;
+  sink: MessageSink;
+  replays: ReplayFilter;
+  /**
+   * Called after a write failed for a reason worth retrying (the store is unavailable, or an
+   * unexpected error below the limit). Waits (backoff, heartbeats) or throws to abandon the chunk.
+   */
+  beforeRetry(attempt: number, error: Error): Promise<void>;
+  maxUnexpectedFailures: number;
+}
+
+interface Item {
+  record: SourceRecord;
+  event: EventEnvelope;
+  op: StoreOperation;
+  failed?: string;
+}
+
+/**
+ * Persists one chunk of a partition's records: parse, drop replays, write in order-preserving
+ * waves, and return what to deliver and what to dead-letter. It never returns before every record
+ * is either written, deliberately skipped, or dead-lettered, which is what lets the caller commit
+ * the chunk's last offset afterwards.
+ */
+export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): Promise<ChunkOutcome> {
+  const deadLetters: DeadLetter[] = [];
+  const items: Item[] = [];
+  let replays = 0;
+  for (const record of records) {
+    let event: EventEnvelope;
+    try {
+      event = parseEnvelope(record.value);
+    } catch (err) {
+      if (!(err instanceof EnvelopeError)) throw err;
+      deadLetters.push(letter(record, ctx, 'fanout.parse', err.message));
+      continue;
+    }
+    if (ctx.replays.isReplay(event)) {
+      replays++;
+      continue;
+    }
+    items.push({ record, event, op: operationFor(event) });
+  }
+
+  for (const wave of waves(items)) await writeWave(wave, ctx);
+
+  const persisted: EventEnvelope[] = [];
+  const deliveries: Delivery[] = [];
+  for (const item of items) {
+    if (item.failed !== undefined) {
+      deadLetters.push(letter(item.record, ctx, 'fanout.persist', item.failed, item.event.trace_id));
+      continue;
+    }
+    if (item.op.kind !== 'none') persisted.push(item.event);
+    deliveries.push({
+      key: item.record.key,
+      value: item.record.value!,
+      headers: { [SOURCE_OFFSET_HEADER]: item.record.offset, [TRACE_HEADER]: item.event.trace_id },
+      event: item.event,
+    });
+  }
+  return { deliveries, deadLetters, replays, persisted };
+}
+
+async function writeWave(wave: Item[], ctx: ChunkContext): Promise<void> {
+  const creates = wave.filter((i) => i.op.kind === 'create');
+  const edits = wave.filter((i) => i.op.kind === 'edit');
+  const deletes = wave.filter((i) => i.op.kind === 'delete');
+  await Promise.all([
+    creates.length > 0 &&
+      writeWithRetry(creates, ctx, (batch) => ctx.sink.upsertMessages(batch.map((i) => (i.op as { message: Record<string, unknown> }).message))),
+    edits.length > 0 &&
+      writeWithRetry(edits, ctx, (batch) => ctx.sink.applyEdits(batch.map((i) => (i.op as { edit: Record<string, unknown> }).edit))),
+    ...deletes.map((item) =>
+      writeWithRetry([item], ctx, () => {
+        const op = item.op as Extract<StoreOperation, { kind: 'delete' }>;
+        return ctx.sink.deleteMessages(op.channelId, op.ids);
+      }),
+    ),
+  ]);
+}
+
+/**
+ * One sink call over `batch`, repeated until it succeeds: items the store rejects as invalid are
+ * marked failed and left out of the next attempt; unavailability is retried for as long as the
+ * caller lets it (`beforeRetry`); any other error is retried a bounded number of times and then
+ * marks the whole batch failed, so a bug cannot wedge a partition forever.
+ */
+async function writeWithRetry(batch: Item[], ctx: ChunkContext, write: (batch: Item[]) => Promise<unknown>): Promise<void> {
+  let pending = batch;
+  let unexpected = 0;
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    try {
+      await write(pending);
+      return;
+    } catch (err) {
+      if (err instanceof StoreValidationError) {
+        const bad = new Map(err.failures.map((f) => [f.index, f.reason]));
+        pending.forEach((item, index) => {
+          if (bad.has(index)) item.failed = bad.get(index)!;
+        });
+        if (bad.size === 0) pending.forEach((item) => (item.failed = err.message));
+        pending = pending.filter((item) => item.failed === undefined);
+        continue;
+      }
+      if (!(err instanceof StoreUnavailableError) && ++unexpected >= ctx.maxUnexpectedFailures) {
+        pending.forEach((item) => (item.failed = `store write failed ${unexpected} times: ${(err as Error).message}`));
+        return;
+      }
+      await ctx.beforeRetry(attempt, err as Error);
+    }
+  }
+}
+
+function letter(record: SourceRecord, ctx: ChunkContext, stage: string, reason: string, traceId?: string): DeadLetter {
+  return {
+    stage,
+    reason,
+    key: record.key,
+    value: record.value,
+    source: { topic: ctx.topic, partition: ctx.partition, offset: record.offset },
+    ...(traceId !== undefined ? { traceId } : {}),
+    ...(record.headers ? { headers: record.headers } : {}),
+  };
+}
