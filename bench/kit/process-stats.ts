@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+const PAGE_BYTES = 4096;
+
+/** CPU seconds and resident memory of a process, read from /proc (Linux). */
+export function processStats(pid: number): { cpuSeconds: number; rssBytes: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    const rssPages = Number(fields[21]);
+    return { cpuSeconds: (utime + stime) / TICKS_PER_SECOND, rssBytes: rssPages * PAGE_BYTES };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples named processes once a second: CPU use as a share of one core, and RSS. */
+export class ProcessSampler {
+  private readonly last = new Map<string, { cpuSeconds: number; at: number }>();
+  readonly samples: { t: number; name: string; cpuPercent: number; rssMb: number }[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly processes: () => Record<string, number>, private readonly start = performance.now()) {}
+
+  begin(): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 1000);
+    this.timer.unref();
+    return this;
+  }
+
+  end(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+
+  private sample(): void {
+    const now = performance.now();
+    for (const [name, pid] of Object.entries(this.processes())) {
+      const stats = processStats(pid);
+      if (!stats) continue;
+      const before = this.last.get(name);
+      this.last.set(name, { cpuSeconds: stats.cpuSeconds, at: now });
+      if (!before) continue;
+      const cpuPercent = ((stats.cpuSeconds - before.cpuSeconds) / ((now - before.at) / 1000)) * 100;
+      this.samples.push({ t: (now - this.start) / 1000, name, cpuPercent, rssMb: stats.rssBytes / 1_048_576 });
+    }
+  }
+
+  /** Mean CPU % and peak RSS per process over the run. */
+  summary(): Record<string, { cpuPercentMean: number; rssMbMax: number }> {
+    const out: Record<string, { cpuPercentMean: number; rssMbMax: number }> = {};
+    for (const name of new Set(this.samples.map((s) => s.name))) {
+      const mine = this.samples.filter((s) => s.name === name);
+      out[name] = {
+        cpuPercentMean: mine.reduce((s, x) => s + x.cpuPercent, 0) / mine.length,
+        rssMbMax: Math.max(...mine.map((s) => s.rssMb)),
+      };
+    }
+    return out;
+  }
+}
