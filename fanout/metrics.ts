@@ -6,47 +6,47 @@ export function createFanoutMetrics(registry: Registry) {
   const registers = [registry];
   return {
     events: new Counter({
-      name: 'fanout_events_total',
+      name: 'guildcast_fanout_events_total',
       help: 'Events handled by the persist consumer, by type and outcome (persisted, delivered, replay, dead_lettered).',
       labelNames: ['type', 'outcome'] as const,
       registers,
     }),
     deadLetters: new Counter({
-      name: 'fanout_dead_letters_total',
+      name: 'guildcast_fanout_dead_letters_total',
       help: 'Records sent to the dead-letter topic, by stage.',
       labelNames: ['stage'] as const,
       registers,
     }),
     chunkSize: new Histogram({
-      name: 'fanout_chunk_records',
+      name: 'guildcast_fanout_chunk_records',
       help: 'Records per persisted chunk.',
       buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
       registers,
     }),
     writeSeconds: new Histogram({
-      name: 'fanout_chunk_write_seconds',
+      name: 'guildcast_fanout_chunk_write_seconds',
       help: 'Time to persist a chunk (store writes, retries included).',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
     persistDelaySeconds: new Histogram({
-      name: 'fanout_persist_delay_seconds',
+      name: 'guildcast_fanout_persist_delay_seconds',
       help: "From the event's receipt by ingest to its row being written.",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
     lag: new Gauge({
-      name: 'fanout_consumer_lag',
+      name: 'guildcast_fanout_consumer_lag',
       help: "Records between the group's committed offset and the partition's end, per partition.",
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),
     storeAvailable: new Gauge({
-      name: 'fanout_store_available',
+      name: 'guildcast_fanout_store_available',
       help: '1 while store writes succeed, 0 while the consumer is paused retrying them.',
       registers,
     }),
-    rebalances: new Counter({ name: 'fanout_rebalances_total', help: 'Group joins of this process.', registers }),
-    assignedPartitions: new Gauge({ name: 'fanout_assigned_partitions', help: 'Partitions assigned to this process.', registers }),
+    rebalances: new Counter({ name: 'guildcast_fanout_rebalances_total', help: 'Group joins of this process.', registers }),
+    assignedPartitions: new Gauge({ name: 'guildcast_fanout_assigned_partitions', help: 'Partitions assigned to this process.', registers }),
   };
 }
