@@ -38,7 +38,25 @@ export const storeEnv = {
   CASSANDRA_PASSWORD: env.optionalString(),
   /** In-flight statements per write batch; bounded so one batch cannot flood the coordinator. */
   STORE_WRITE_CONCURRENCY: env.int(64, { min: 1, max: 2048 }),
+  /** Driver timeout for each history/message read query. */
+  STORE_READ_TIMEOUT_MS: env.int(2000, { min: 100, max: 60_000 }),
+  /** Most (channel, bucket) partitions remembered as empty, per process (about 100 bytes each). */
+  STORE_EMPTY_BUCKET_CACHE_SIZE: env.int(100_000, { min: 0, max: 10_000_000 }),
+  /** How long an empty partition is trusted: bounds how long another process's backfill stays unseen. */
+  STORE_EMPTY_BUCKET_TTL_MS: env.int(600_000, { min: 1000, max: 86_400_000 }),
+  /** Longest an HTTP history request may take before it is answered 503 with Retry-After. */
+  STORE_API_DEADLINE_MS: env.int(5000, { min: 100, max: 60_000 }),
 };
 
 export type StoreConfig = ReturnType<typeof loadStoreConfig>;
 export const loadStoreConfig = (source: NodeJS.ProcessEnv = process.env) => loadEnv(storeEnv, source);
+
+/** The `createMessageStore` settings a role's configuration determines. */
+export function messageStoreSettings(config: StoreConfig) {
+  return {
+    keyspace: config.CASSANDRA_KEYSPACE,
+    writeConcurrency: config.STORE_WRITE_CONCURRENCY,
+    readTimeoutMs: config.STORE_READ_TIMEOUT_MS,
+    emptyBuckets: { maxEntries: config.STORE_EMPTY_BUCKET_CACHE_SIZE, ttlMs: config.STORE_EMPTY_BUCKET_TTL_MS },
+  };
+}

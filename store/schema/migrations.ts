@@ -40,6 +40,7 @@ export const migrations: readonly Migration[] = [
         sticker_items text,
         components text,
         message_reference text,
+        referenced_message text,
         thread text,
         poll text,
         extra text,

@@ -1,0 +1,67 @@
+import fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Logger } from '../../core/logger.ts';
+import { StoreUnavailableError, StoreValidationError } from '../errors.ts';
+import type { MessageStore } from '../repository.ts';
+import { invalidFormBody, parseHistoryRequest, parseMessageRequest } from './request.ts';
+
+export interface HistoryRoutesOptions {
+  store: Pick<MessageStore, 'history' | 'getMessage'>;
+  /** Longest a request may wait for the store before it is answered 503 (default 5000 ms). */
+  deadlineMs?: number;
+}
+
+const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Discord's channel history endpoints over the store: mount under `/api/v10`. Answers are always
+ * JSON in Discord's shapes: 400 with code 50035 for bad input, 404 with code 10008 for an unknown
+ * message, and 503 with Retry-After when the database cannot answer within the deadline.
+ */
+export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (app, { store, deadlineMs = 5000 }) => {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof StoreUnavailableError) {
+      request.log.warn({ err }, 'store unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ message: 'Service unavailable', code: 0, retry_after: RETRY_AFTER_SECONDS });
+    }
+    if (err instanceof StoreValidationError)
+      return reply.code(400).send(invalidFormBody({ _errors: err.failures.map((f) => ({ code: 'BASE_TYPE_INVALID', message: f.reason })) }));
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
+      return reply.code(err.statusCode).send({ message: err.message, code: 0 });
+    request.log.error({ err }, 'history request failed');
+    return reply.code(500).send({ message: '500: Internal Server Error', code: 0 });
+  });
+
+  app.get('/channels/:channel_id/messages', async (request, reply) => {
+    const parsed = parseHistoryRequest(request.params as Record<string, unknown>, request.query as Record<string, unknown>);
+    if (!parsed.ok) return reply.code(400).send(invalidFormBody(parsed.errors));
+    return withDeadline(store.history(parsed.value.channelId, parsed.value.page), deadlineMs);
+  });
+
+  app.get('/channels/:channel_id/messages/:message_id', async (request, reply) => {
+    const parsed = parseMessageRequest(request.params as Record<string, unknown>);
+    if (!parsed.ok) return reply.code(400).send(invalidFormBody(parsed.errors));
+    const message = await withDeadline(store.getMessage(parsed.value.channelId, parsed.value.messageId), deadlineMs);
+    if (message === undefined) return reply.code(404).send({ message: 'Unknown Message', code: 10008 });
+    return message;
+  });
+};
+
+/** A standalone server with the history routes under `/api/v10` (for tests and small deployments). */
+export async function createHistoryApi(options: HistoryRoutesOptions & { logger?: Logger }): Promise<FastifyInstance> {
+  const { logger, ...routes } = options;
+  const app = (logger ? fastify({ loggerInstance: logger }) : fastify()) as FastifyInstance;
+  await app.register(historyRoutes, { ...routes, prefix: '/api/v10' });
+  return app;
+}
+
+/** The store's answer, or StoreUnavailableError once `ms` have passed: a request never hangs. */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError(`no answer from the store within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
