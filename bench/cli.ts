@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util';
+import { table, writeReport } from './kit/report.ts';
+import { findScenario, listScenarios, type CommonOptions } from './scenarios.ts';
+
+const help = () => `usage: npm run bench -- <scenario> [options]
+
+scenarios:
+${listScenarios().map((s) => `  ${s.name.padEnd(10)} ${s.summary}`).join('\n')}
+
+options:
+  --duration SECONDS     measured time (default 30)
+  --warmup SECONDS       load before measuring starts (default 5)
+  --rate N               open-loop target rate, messages per second (scenario default otherwise)
+  --p99 MS               search for the highest rate whose p99 stays under MS (closed-loop search)
+  --messages N           backlog or batch size, where the scenario has one
+  --guilds N             guilds in the synthetic world (default 200)
+  --channels N           channels per guild (default 4)
+  --size MIN-MAX         message content length in bytes (default 20-400)
+  --clients N            websocket sessions subscribed (default 100)
+
+Results: a table here, and result.json, report.md and SVG charts under bench/results/<scenario>-<time>/.
+Needs the local Kafka and Cassandra: npm run infra -- up.`;
+
+export async function benchCli(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rate: { type: 'string' },
+      p99: { type: 'string' },
+      messages: { type: 'string' },
+      guilds: { type: 'string' },
+      channels: { type: 'string' },
+      size: { type: 'string' },
+      clients: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const name = positionals[0];
+  if (values.help || !name) {
+    process.stdout.write(`${help()}\n`);
+    return values.help ? 0 : 2;
+  }
+  const scenario = findScenario(name);
+  if (!scenario) {
+    process.stderr.write(`unknown scenario "${name}"\n\n${help()}\n`);
+    return 2;
+  }
+  const int = (flag: string, value: string | undefined, fallback?: number): number | undefined => {
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`--${flag} expects a positive whole number, got "${value}"`);
+    return Number(value);
+  };
+  let options: CommonOptions;
+  try {
+    const size = values.size ?? '20-400';
+    const m = /^(\d+)-(\d+)$/.exec(size);
+    if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) > 2000) throw new UsageError(`--size expects MIN-MAX with MIN <= MAX <= 2000, got "${size}"`);
+    options = {
+      durationSeconds: int('duration', values.duration, 30)!,
+      warmupSeconds: int('warmup', values.warmup, 5)!,
+      guilds: int('guilds', values.guilds, 200)!,
+      channelsPerGuild: int('channels', values.channels, 4)!,
+      contentBytes: { min: Number(m[1]), max: Number(m[2]) },
+      clients: int('clients', values.clients, 100)!,
+      ...(values.rate !== undefined ? { rate: int('rate', values.rate)! } : {}),
+      ...(values.messages !== undefined ? { messages: int('messages', values.messages)! } : {}),
+      ...(values.p99 !== undefined ? { p99BoundMs: int('p99', values.p99)! } : {}),
+    };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  const result = await scenario.run(options);
+  process.stdout.write(`\n${table(result)}\n\n`);
+  process.stdout.write(`report: ${await writeReport(result)}\n`);
+  return result.checks && Object.values(result.checks).some((v) => v > 0) ? 1 : 0;
+}
+
+class UsageError extends Error {}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  benchCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}
