@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { env, loadEnv } from '../core/config.ts';
+import { kafkaEnv } from '../core/kafka/config.ts';
+
+/** Used when EDGE_TOKEN_SECRET is unset in development; anyone can mint tokens with it. */
+export const DEV_TOKEN_SECRET = 'guildcast-dev-secret-do-not-use-in-production';
+
+export const edgeEnv = {
+  NODE_ENV: env.string('development'),
+  EDGE_PORT: env.int(8080, { min: 0, max: 65_535 }),
+  EDGE_HOST: env.string('0.0.0.0'),
+  /** What clients are told to connect (and resume) to; defaults to ws://<bound address>. */
+  EDGE_PUBLIC_URL: env.url().optional().describe('an absolute ws:// or wss:// URL, or unset'),
+  EDGE_NODE_ID: env.string(`edge-${randomBytes(4).toString('hex')}`),
+  EDGE_TOKEN_SECRET: env.optionalString(),
+  EDGE_RESUME_WINDOW_MS: env.int(60_000, { min: 0 }),
+  EDGE_RESUME_BUFFER_EVENTS: env.int(1_000, { min: 1, max: 1_000_000 }),
+  EDGE_HEARTBEAT_INTERVAL_MS: env.int(41_250, { min: 100 }),
+  /** Socket bytes waiting for a slow reader before it is closed (4000) and left to RESUME. */
+  EDGE_MAX_BUFFERED_BYTES: env.int(1_048_576, { min: 1024 }),
+  EDGE_MAX_PAYLOAD_BYTES: env.int(4096, { min: 256, max: 1_048_576 }),
+  /** Frames beyond this are refused by the websocket layer (1009) before being read into memory. */
+  EDGE_MAX_FRAME_BYTES: env.int(65_536, { min: 1024, max: 16_777_216 }),
+  EDGE_COMMANDS_PER_MINUTE: env.int(120, { min: 1 }),
+  EDGE_IDENTIFIES_PER_5S: env.int(16, { min: 1 }),
+  EDGE_CONNECTIONS_PER_IP: env.int(1_000, { min: 1 }),
+  EDGE_MAX_SHARDS: env.int(4_096, { min: 1 }),
+  /** GUILD_CREATE payloads remembered for READY, newest kept. */
+  EDGE_GUILD_CACHE_SIZE: env.int(100_000, { min: 0 }),
+  EDGE_DRAIN_GRACE_MS: env.int(5_000, { min: 0 }),
+};
+
+export type EdgeConfig = ReturnType<typeof loadEdgeConfig>;
+
+export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env) {
+  return { ...loadEnv(kafkaEnv, source), ...loadEnv(edgeEnv, source) };
+}
+
+/** The token secret, refusing to run production on the development one. */
+export function tokenSecret(config: Pick<EdgeConfig, 'EDGE_TOKEN_SECRET' | 'NODE_ENV'>, warn: (message: string) => void): string {
+  if (config.EDGE_TOKEN_SECRET) return config.EDGE_TOKEN_SECRET;
+  if (config.NODE_ENV === 'production') throw new Error('EDGE_TOKEN_SECRET must be set when NODE_ENV=production');
+  warn('EDGE_TOKEN_SECRET is unset: using the public development secret; set it outside development');
+  return DEV_TOKEN_SECRET;
+}

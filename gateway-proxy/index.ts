@@ -1,0 +1,11 @@
+/** gateway-proxy: the Discord-compatible websocket edge (README.md). */
+export { startEdge, type Edge, type EdgeDeps } from './edge.ts';
+export { loadEdgeConfig, edgeEnv, type EdgeConfig, DEV_TOKEN_SECRET } from './config.ts';
+export { EdgeGateway, type GatewayConfig, type GatewayDeps } from './gateway.ts';
+export { gatewayRoutes, attachGateway, type GatewayRoutesOptions } from './server.ts';
+export { createTokenSigner, TokenError, type TokenSigner, type AccessGrant } from './tokens.ts';
+export { mintTokenCli } from './mint-token.ts';
+export { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
+export { SOURCE_OFFSET_HEADER } from './consumer.ts';
+export { CloseCode } from './protocol/close-codes.ts';
+export { Intent } from './protocol/intents.ts';

@@ -1,0 +1,39 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The edge's metrics, on the registry the process passes in. */
+export function createEdgeMetrics(registry: Registry) {
+  const registers = [registry];
+  const source = { countSessions: (): { connected: number; resumable: number } => ({ connected: 0, resumable: 0 }) };
+  return {
+    /** Where the sessions gauge reads its values at scrape time. */
+    sessionSource: source,
+    connections: new Gauge({ name: 'guildcast_edge_connections', help: 'Open websocket connections', registers }),
+    sessions: new Gauge({
+      name: 'guildcast_edge_sessions',
+      help: 'Live sessions: connected, or disconnected within their resume window',
+      registers,
+      labelNames: ['state'] as const,
+      collect() {
+        const { connected, resumable } = source.countSessions();
+        this.set({ state: 'connected' }, connected);
+        this.set({ state: 'resumable' }, resumable);
+      },
+    }),
+    identifies: new Counter({ name: 'guildcast_edge_identifies_total', help: 'Successful IDENTIFYs', registers }),
+    resumes: new Counter({ name: 'guildcast_edge_resumes_total', help: 'RESUME attempts by result', registers, labelNames: ['result'] as const }),
+    eventsDelivered: new Counter({ name: 'guildcast_edge_events_delivered_total', help: 'Dispatch frames written to sockets (rate() for per second)', registers }),
+    bytesOut: new Counter({ name: 'guildcast_edge_bytes_out_total', help: 'Websocket bytes written to sockets', registers }),
+    slowConsumerCloses: new Counter({ name: 'guildcast_edge_slow_consumer_closes_total', help: 'Connections closed because their unsent bytes passed EDGE_MAX_BUFFERED_BYTES', registers }),
+    closes: new Counter({ name: 'guildcast_edge_closes_total', help: 'Connections the edge closed, by close code', registers, labelNames: ['code'] as const }),
+    sessionLag: new Histogram({
+      name: 'guildcast_edge_session_lag_seconds',
+      help: 'Per session and flush: time from the oldest event in the flush entering guildcast to its write on the socket',
+      registers,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+    recordsConsumed: new Counter({ name: 'guildcast_edge_records_consumed_total', help: 'Delivery records read from Kafka', registers }),
+    recordsInvalid: new Counter({ name: 'guildcast_edge_records_invalid_total', help: 'Delivery records that failed validation (dead-lettered)', registers }),
+    redeliveriesDropped: new Counter({ name: 'guildcast_edge_redeliveries_dropped_total', help: 'Delivery records dropped because their source offset was already passed', registers }),
+  };
+}
+export type EdgeMetrics = ReturnType<typeof createEdgeMetrics>;

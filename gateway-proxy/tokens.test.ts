@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { createTokenSigner, parseDuration, TokenError } from './tokens.ts';
+import { mintTokenCli } from './mint-token.ts';
+
+const signer = createTokenSigner('unit-test-secret');
+
+describe('access tokens', () => {
+  it('round-trips the subject and guild grant', async () => {
+    const grant = await signer.verify(await signer.mint({ subject: 'u1', guilds: ['1', '2'], ttlSeconds: 60 }));
+    expect(grant.subject).toBe('u1');
+    expect(grant.guilds).toEqual(new Set(['1', '2']));
+    expect((await signer.verify(await signer.mint({ subject: 'u1', guilds: '*', ttlSeconds: 60 }))).guilds).toBe('*');
+  });
+
+  it('accepts the "Bot " prefix Discord libraries may add', async () => {
+    const token = await signer.mint({ subject: 'u', guilds: ['1'], ttlSeconds: 60 });
+    await expect(signer.verify(`Bot ${token}`)).resolves.toMatchObject({ subject: 'u' });
+  });
+
+  it('rejects other secrets, expired tokens, garbage and bad claims', async () => {
+    const other = await createTokenSigner('another-secret').mint({ subject: 'u', guilds: ['1'], ttlSeconds: 60 });
+    await expect(signer.verify(other)).rejects.toBeInstanceOf(TokenError);
+    await expect(signer.verify(await signer.mint({ subject: 'u', guilds: ['1'], ttlSeconds: -10 }))).rejects.toThrow('expired');
+    await expect(signer.verify('garbage')).rejects.toBeInstanceOf(TokenError);
+    const noGuilds = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('guildcast')
+      .setSubject('u')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('unit-test-secret'));
+    await expect(signer.verify(noGuilds)).rejects.toThrow('claims');
+    await expect(signer.mint({ subject: 'u', guilds: ['abc'], ttlSeconds: 60 })).rejects.toThrow('snowflake');
+  });
+
+  it('mints from the command line with the configured secret', async () => {
+    const token = await mintTokenCli(['--guilds', '5,6', '--ttl', '2h', '--sub', 'cli'], { EDGE_TOKEN_SECRET: 'unit-test-secret' });
+    const grant = await signer.verify(token);
+    expect(grant.guilds).toEqual(new Set(['5', '6']));
+    expect(grant.expiresAt.getTime() - Date.now()).toBeGreaterThan(3_500_000);
+    await expect(mintTokenCli([], {})).rejects.toThrow('--guilds');
+    await expect(mintTokenCli(['--guilds', '1'], { NODE_ENV: 'production' })).rejects.toThrow('EDGE_TOKEN_SECRET');
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('24h')).toBe(86_400);
+    expect(parseDuration('15m')).toBe(900);
+    expect(parseDuration('90')).toBe(90);
+    expect(() => parseDuration('soon')).toThrow(TokenError);
+  });
+});

@@ -1,0 +1,72 @@
+import { SignJWT, jwtVerify, errors } from 'jose';
+import { z } from 'zod';
+
+/**
+ * guildcast access tokens: HS256 JWTs whose `guilds` claim names what the holder may receive,
+ * either a list of guild ids or `"*"` for every guild. Clients send one as the IDENTIFY token.
+ */
+const ISSUER = 'guildcast';
+const snowflake = z.string().regex(/^\d{1,20}$/, 'a decimal snowflake');
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(200),
+  guilds: z.union([z.literal('*'), z.array(snowflake).max(100_000)]),
+  exp: z.number(),
+});
+
+export interface AccessGrant {
+  /** Who the token was minted for; becomes READY's `user.id`. */
+  subject: string;
+  /** `'*'`: every guild. */
+  guilds: '*' | ReadonlySet<string>;
+  expiresAt: Date;
+}
+
+export class TokenError extends Error {
+  override name = 'TokenError';
+}
+
+export interface TokenSigner {
+  mint(claims: { subject: string; guilds: '*' | readonly string[]; ttlSeconds: number }): Promise<string>;
+  /** Resolves the grant of a valid token; rejects with TokenError for anything else. */
+  verify(token: string): Promise<AccessGrant>;
+}
+
+export function createTokenSigner(secret: string): TokenSigner {
+  const key = new TextEncoder().encode(secret);
+  return {
+    async mint({ subject, guilds, ttlSeconds }) {
+      for (const id of guilds === '*' ? [] : guilds)
+        if (!snowflake.safeParse(id).success) throw new TokenError(`guild id ${JSON.stringify(id)} is not a snowflake`);
+      return new SignJWT({ guilds: guilds === '*' ? '*' : [...guilds] })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuer(ISSUER)
+        .setSubject(subject)
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+        .sign(key);
+    },
+    async verify(token) {
+      // Discord libraries send bot tokens as-is, some with the REST-style "Bot " prefix.
+      const jwt = token.startsWith('Bot ') ? token.slice(4) : token;
+      let payload: unknown;
+      try {
+        ({ payload } = await jwtVerify(jwt, key, { algorithms: ['HS256'], issuer: ISSUER }));
+      } catch (err) {
+        const reason = err instanceof errors.JWTExpired ? 'token expired' : 'token is not a valid guildcast token';
+        throw new TokenError(reason);
+      }
+      const claims = claimsSchema.safeParse(payload);
+      if (!claims.success) throw new TokenError('token claims are invalid: ' + claims.error.issues.map((i) => i.message).join('; '));
+      const { sub, guilds, exp } = claims.data;
+      return { subject: sub, guilds: guilds === '*' ? '*' : new Set(guilds), expiresAt: new Date(exp * 1000) };
+    },
+  };
+}
+
+/** `24h`, `30m`, `45s`, `7d` or plain seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
+  if (!match) throw new TokenError(`duration ${JSON.stringify(text)} is not like 30s, 15m, 24h or 7d`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
