@@ -14,7 +14,7 @@ import { dropKeyspace, eventually, testKafka, testKeyspace, uniqueName } from '.
 import { dlqCli } from './dlq-cli.ts';
 import { readDeadLetters } from './dlq.ts';
 import { groupLag } from './lag.ts';
-import { SOURCE_OFFSET_HEADER } from './persist-chunk.ts';
+import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 
 const PARTITIONS = 6;
 const ids = new SnowflakeGenerator({ workerId: 3 });

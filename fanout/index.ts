@@ -2,4 +2,3 @@
 export { fanoutEnv, loadFanoutConfig, type FanoutConfig } from './config.ts';
 export { startFanout } from './role.ts';
 export { groupLag, type PartitionLag } from './lag.ts';
-export { SOURCE_OFFSET_HEADER, TRACE_HEADER } from './persist-chunk.ts';

@@ -3,7 +3,8 @@ import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.t
 import { StoreUnavailableError, StoreValidationError } from '../store/index.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { waves } from './operations.ts';
-import { persistChunk, SOURCE_OFFSET_HEADER, type MessageSink, type SourceRecord } from './persist-chunk.ts';
+import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
+import { persistChunk, type MessageSink, type SourceRecord } from './persist-chunk.ts';
 
 const guild = '81384788765712384';
 const channel = '81384788765712385';

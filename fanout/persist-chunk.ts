@@ -1,6 +1,7 @@
 import type { IHeaders } from 'kafkajs';
 import { EnvelopeError, parseEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import type { DeadLetter } from '../core/kafka/dead-letter.ts';
+import { SOURCE_OFFSET_HEADER, TRACE_HEADER } from '../core/kafka/headers.ts';
 import { StoreUnavailableError, StoreValidationError } from '../store/index.ts';
 import type { ReplayFilter } from './dedupe.ts';
 import { operationFor, waves, type StoreOperation } from './operations.ts';
@@ -19,8 +20,6 @@ export interface SourceRecord {
   headers?: IHeaders;
 }
 
-export const SOURCE_OFFSET_HEADER = 'x-guildcast-source-offset';
-export const TRACE_HEADER = 'x-guildcast-trace-id';
 
 export interface Delivery {
   key: Buffer | null;

@@ -1,11 +1,10 @@
 import type { Kafka, IHeaders, KafkaMessage } from 'kafkajs';
 import { EnvelopeError, parseEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { sendDeadLetters, type DeadLetter } from '../core/kafka/dead-letter.ts';
+import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import type { Logger } from '../core/logger.ts';
 import type { EdgeMetrics } from './metrics.ts';
 
-/** The offset of the event on the events topic, set by fanout on every delivery (ARCHITECTURE.md). */
-export const SOURCE_OFFSET_HEADER = 'x-guildcast-source-offset';
 const STAGE = 'edge.consume';
 
 export interface DeliveryConsumerOptions {

@@ -8,7 +8,7 @@ import { silentLogger } from '../core/logger.ts';
 import { createRegistry, type Registry } from '../core/metrics.ts';
 import { eventually, testKafka, uniqueName } from '../test/support.ts';
 import { loadEdgeConfig } from './config.ts';
-import { SOURCE_OFFSET_HEADER } from './consumer.ts';
+import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { startEdge, type Edge } from './edge.ts';
 import { createTokenSigner } from './tokens.ts';
 

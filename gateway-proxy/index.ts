@@ -6,6 +6,5 @@ export { gatewayRoutes, attachGateway, type GatewayRoutesOptions } from './serve
 export { createTokenSigner, TokenError, type TokenSigner, type AccessGrant } from './tokens.ts';
 export { mintTokenCli } from './mint-token.ts';
 export { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
-export { SOURCE_OFFSET_HEADER } from './consumer.ts';
 export { CloseCode } from './protocol/close-codes.ts';
 export { Intent } from './protocol/intents.ts';

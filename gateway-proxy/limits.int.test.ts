@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { eventually, testKafka } from '../test/support.ts';
 import { DLQ_HEADERS } from '../core/kafka/dead-letter.ts';
-import { SOURCE_OFFSET_HEADER } from './consumer.ts';
+import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { guildOnShard, messageEvent, metricValue, RawClient, startTestEdge, tokens, type TestEdge } from './edge.test-support.ts';
 
 /**

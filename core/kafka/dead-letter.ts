@@ -1,4 +1,5 @@
 import type { IHeaders, Producer } from 'kafkajs';
+import { TRACE_HEADER } from './headers.ts';
 
 /**
  * Dead-letter records keep the original key and value byte for byte, and say why and where from in
@@ -11,7 +12,7 @@ export const DLQ_HEADERS = {
   sourcePartition: 'x-guildcast-dlq-source-partition',
   sourceOffset: 'x-guildcast-dlq-source-offset',
   failedAt: 'x-guildcast-dlq-failed-at',
-  traceId: 'x-guildcast-trace-id',
+  traceId: TRACE_HEADER,
 } as const;
 
 export interface DeadLetter {
