@@ -1,9 +1,10 @@
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Kafka } from 'kafkajs';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 import { createKafka } from '../core/kafka/client.ts';
-import { topicNames } from '../core/kafka/topics.ts';
+import { ensureTopics, standardTopics, topicNames } from '../core/kafka/topics.ts';
+import { httpBaseUrl } from '../core/http/address.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { tokenSecret, type EdgeConfig } from './config.ts';
@@ -38,30 +39,45 @@ export interface Edge {
   close(): Promise<void>;
 }
 
-/** One edge process: HTTP (`/api/v10/gateway[/bot]`, `/metrics`) and the gateway on one port, fed from `deliveries`. */
-export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Edge> {
+/** What mounting the edge on an HTTP server gives back. */
+export interface MountedEdge {
+  gateway: EdgeGateway;
+  /** Resolves when the deliveries consumer owns its partitions (at once without one). */
+  ready(): Promise<void>;
+  /** op 7 RECONNECT to every client, stop taking connections, wait EDGE_DRAIN_GRACE_MS. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Puts the edge on an existing fastify app before it listens: `/api/v10/gateway[/bot]` and the
+ * websocket upgrade on the same server, fed from `deliveries`. `baseUrl()` is the app's HTTP
+ * address once it listens; the gateway URL handed to clients is EDGE_PUBLIC_URL, else that address.
+ */
+export async function mountEdge(
+  app: FastifyInstance,
+  config: EdgeConfig,
+  deps: EdgeDeps & { baseUrl: () => string },
+): Promise<MountedEdge> {
   const logger = deps.logger.child({ component: 'edge', node: config.EDGE_NODE_ID });
   const tokens = createTokenSigner(tokenSecret(config, (message) => logger.warn(message)));
   const metrics = createEdgeMetrics(deps.registry);
-  let gatewayUrl = config.EDGE_PUBLIC_URL ?? '';
-  const publicUrl = () => gatewayUrl;
+  const publicUrl = () => config.EDGE_PUBLIC_URL ?? deps.baseUrl().replace(/^http/, 'ws');
 
-  const app = Fastify({ logger: false });
   await app.register(gatewayRoutes, { publicUrl, tokens, maxConcurrency: config.EDGE_IDENTIFIES_PER_5S });
-  app.get('/metrics', async (_request, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
   const gateway = new EdgeGateway(config, { tokens, metrics, logger, publicUrl });
-  attachGateway(app.server, gateway);
-  await app.listen({ port: config.EDGE_PORT, host: config.EDGE_HOST });
-  const address = app.server.address() as AddressInfo;
-  const host = config.EDGE_HOST === '0.0.0.0' || config.EDGE_HOST === '::' ? '127.0.0.1' : config.EDGE_HOST;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  gatewayUrl ||= url.replace(/^http/, 'ws');
+  const detach = attachGateway(app.server, gateway);
 
   let consumer: DeliveryConsumer | undefined;
   if (deps.consumeDeliveries !== false) {
     try {
+      const kafka = deps.kafka ?? createKafka(config, logger);
+      const names = topicNames(config);
+      const admin = kafka.admin();
+      await admin.connect();
+      await ensureTopics(admin, standardTopics(config).filter((t) => t.name === names.deliveries || t.name === names.deadLetter), logger).finally(() => admin.disconnect());
       consumer = await startDeliveryConsumer({
-        kafka: deps.kafka ?? createKafka(config, logger),
+        kafka,
         topic: topicNames(config).deliveries,
         deadLetterTopic: topicNames(config).deadLetter,
         groupId: `guildcast-edge-${config.EDGE_NODE_ID}`,
@@ -70,22 +86,49 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Edg
         onEvent: (event) => gateway.publish(event),
       });
     } catch (err) {
-      await Promise.allSettled([gateway.close(), app.close()]);
+      detach();
+      await gateway.close();
       throw err;
     }
   }
-  logger.info({ url, gatewayUrl }, 'edge listening');
-
   return {
-    url,
-    gatewayUrl,
+    gateway,
     ready: async () => consumer?.ready,
-    publish: (event) => gateway.publish(event),
-    disconnect: (sessionId) => gateway.disconnect(sessionId),
     drain: () => gateway.drain(config.EDGE_DRAIN_GRACE_MS),
     async close() {
       await consumer?.stop();
       await gateway.close();
+      detach();
+    },
+  };
+}
+
+/** One edge process on its own port (tests, benchmarks): the mounted edge plus `/metrics`. */
+export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Edge> {
+  const app = Fastify({ logger: false });
+  app.get('/metrics', async (_request, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
+  let url = '';
+  let mounted: MountedEdge;
+  try {
+    mounted = await mountEdge(app, config, { ...deps, baseUrl: () => url });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  await app.listen({ port: config.EDGE_PORT, host: config.EDGE_HOST });
+  url = httpBaseUrl(app.server.address() as AddressInfo, config.EDGE_HOST);
+  const gatewayUrl = config.EDGE_PUBLIC_URL ?? url.replace(/^http/, 'ws');
+  deps.logger.info({ url, gatewayUrl, node: config.EDGE_NODE_ID }, 'edge listening');
+
+  return {
+    url,
+    gatewayUrl,
+    ready: () => mounted.ready(),
+    publish: (event) => mounted.gateway.publish(event),
+    disconnect: (sessionId) => mounted.gateway.disconnect(sessionId),
+    drain: () => mounted.drain(),
+    async close() {
+      await mounted.close();
       await app.close();
     },
   };

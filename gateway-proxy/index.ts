@@ -1,5 +1,5 @@
 /** gateway-proxy: the Discord-compatible websocket edge (README.md). */
-export { startEdge, type Edge, type EdgeDeps } from './edge.ts';
+export { startEdge, mountEdge, type Edge, type EdgeDeps, type MountedEdge } from './edge.ts';
 export { loadEdgeConfig, edgeEnv, type EdgeConfig, DEV_TOKEN_SECRET } from './config.ts';
 export { EdgeGateway, type GatewayConfig, type GatewayDeps } from './gateway.ts';
 export { gatewayRoutes, attachGateway, type GatewayRoutesOptions } from './server.ts';
@@ -8,3 +8,4 @@ export { mintTokenCli } from './mint-token.ts';
 export { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
 export { CloseCode } from './protocol/close-codes.ts';
 export { Intent } from './protocol/intents.ts';
+export { startEdgeRole } from './role.ts';

@@ -1,24 +1,12 @@
-import { createLogger } from '../core/logger.ts';
-import { createRegistry } from '../core/metrics.ts';
+import { host, loadOrExit } from '../core/process/host.ts';
 import { loadEdgeConfig } from './config.ts';
-import { startEdge } from './edge.ts';
+import { startEdgeRole } from './role.ts';
 
-/** `npx tsx gateway-proxy/main.ts`: one edge process. SIGTERM/SIGINT: op 7 to every client, then exit. */
-const logger = createLogger('edge');
-try {
-  const edge = await startEdge(loadEdgeConfig(), { logger, registry: createRegistry('edge') });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'draining');
-    await edge.drain();
-    await edge.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', (s) => void stop(s));
-  process.on('SIGINT', (s) => void stop(s));
-} catch (err) {
-  logger.fatal({ err }, 'edge failed to start');
-  process.exit(1);
-}
+/** `npx tsx gateway-proxy/main.ts` (or `guildcast edge`): one edge process. SIGTERM: op 7 to every client, then exit. */
+const config = loadOrExit(() => loadEdgeConfig());
+await host({
+  name: 'edge',
+  ops: { host: config.EDGE_HOST, port: config.EDGE_PORT },
+  shutdownTimeoutMs: config.EDGE_DRAIN_GRACE_MS + 15_000,
+  start: async (context) => [await startEdgeRole(config, context)],
+});

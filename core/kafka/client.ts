@@ -6,6 +6,9 @@ import type { KafkaConfig } from './config.ts';
  * The only place that constructs a kafkajs client. Everything else asks for one here, so the
  * client library can be swapped (see ARCHITECTURE.md: kafkajs is unmaintained) without touching roles.
  */
+// Every producer of ours that routes by key names its partitioner; the v2 migration notice is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
 export function createKafka(config: Pick<KafkaConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, logger: Logger): Kafka {
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({

@@ -1,5 +1,7 @@
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ConfigError } from '../config.ts';
+import { httpBaseUrl } from '../http/address.ts';
 import { opsRoutes, type ReadinessCheck } from '../http/ops.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createRegistry, type Registry } from '../metrics.ts';
@@ -15,6 +17,10 @@ export interface RunningRole {
 export interface HostContext {
   logger: Logger;
   registry: Registry;
+  /** The process's HTTP server, not yet listening: roles add their routes and upgrade handlers. */
+  app: FastifyInstance;
+  /** `http://host:port` of that server once it listens (empty before). */
+  baseUrl(): string;
 }
 
 export interface HostOptions {
@@ -24,8 +30,6 @@ export interface HostOptions {
   ops: { host: string; port: number };
   shutdownTimeoutMs: number;
   start(context: HostContext): Promise<RunningRole[]>;
-  /** Extra routes on the ops server (the `all` role serves everything on one port). */
-  routes?(app: FastifyInstance, context: HostContext): Promise<void> | void;
 }
 
 /**
@@ -33,15 +37,16 @@ export interface HostOptions {
  * SIGTERM/SIGINT (a second signal, or the bound passing, exits at once). A configuration error
  * prints the message naming the variable and exits 2, without a stack trace.
  */
-export async function host(options: HostOptions): Promise<{ app: FastifyInstance; stop(): Promise<void> }> {
+export async function host(options: HostOptions): Promise<{ app: FastifyInstance; baseUrl: string; stop(): Promise<void> }> {
   const logger = createLogger(options.name);
   const registry = createRegistry(options.name);
-  const context = { logger, registry };
   let roles: RunningRole[] = [];
+  let baseUrl = '';
   const app: FastifyInstance = Fastify({
-    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines are info-level noise at thousands per second; errors still come through.
+    loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
   });
+  const context: HostContext = { logger, registry, app, baseUrl: () => baseUrl };
   await app.register(opsRoutes(registry, () => roles.flatMap((r) => r.checks)));
   try {
     roles = await options.start(context);
@@ -53,9 +58,9 @@ export async function host(options: HostOptions): Promise<{ app: FastifyInstance
     logger.fatal({ err }, 'start-up failed');
     process.exit(1);
   }
-  await options.routes?.(app, context);
   await app.listen({ host: options.ops.host, port: options.ops.port });
-  logger.info({ ops: app.server.address(), roles: roles.map((r) => r.name) }, 'started');
+  baseUrl = httpBaseUrl(app.server.address() as AddressInfo, options.ops.host);
+  logger.info({ url: baseUrl, roles: roles.map((r) => r.name) }, 'started');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -87,7 +92,7 @@ export async function host(options: HostOptions): Promise<{ app: FastifyInstance
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  return { app, stop };
+  return { app, baseUrl, stop };
 }
 
 /** For config loaders called before the host: the same clean exit on a ConfigError. */
