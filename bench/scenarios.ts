@@ -1,5 +1,6 @@
 import { loadStoreConfig } from '../store/index.ts';
 import type { BenchResult } from './kit/report.ts';
+import { e2eDefaults, runE2eBench } from './e2e/e2e-bench.ts';
 import { persistDefaults, runPersistBench } from './persist/persist-bench.ts';
 import { runStoreBench } from './store/store-bench.ts';
 
@@ -24,6 +25,22 @@ export interface Scenario {
 }
 
 const scenarios: Scenario[] = [
+  {
+    name: 'e2e',
+    summary: 'simulated Discord → ingest → Kafka → fanout → store → edge → websocket clients, every role its own process; --p99 MS searches for the highest rate that holds',
+    run: (o) =>
+      runE2eBench({
+        ...e2eDefaults,
+        rate: o.rate ?? e2eDefaults.rate,
+        durationSeconds: o.durationSeconds,
+        warmupSeconds: o.warmupSeconds,
+        guilds: o.guilds,
+        channelsPerGuild: o.channelsPerGuild,
+        contentBytes: o.contentBytes,
+        clients: o.clients,
+        ...(o.p99BoundMs !== undefined ? { p99BoundMs: o.p99BoundMs } : {}),
+      }),
+  },
   {
     name: 'persist',
     summary: 'Kafka → fanout persist consumer → store, next to the raw cassandra-driver insert rate; record → row delay under an open-loop rate',

@@ -8,8 +8,8 @@ export const fanoutEnv = {
   FANOUT_GROUP_ID: env.string('guildcast-fanout'),
   /** Records written (and then delivered and committed) together; a kafkajs batch is cut into chunks of this size. */
   FANOUT_CHUNK_SIZE: env.int(500, { min: 1, max: 10_000 }),
-  /** Partitions this process works on at the same time. */
-  FANOUT_PARTITIONS_CONCURRENTLY: env.int(4, { min: 1, max: 1000 }),
+  /** Partitions this process works on at the same time (each waits on the store, then on Kafka). */
+  FANOUT_PARTITIONS_CONCURRENTLY: env.int(12, { min: 1, max: 1000 }),
   FANOUT_RETRY_MIN_MS: env.int(200, { min: 10, max: 60_000 }),
   FANOUT_RETRY_MAX_MS: env.int(5_000, { min: 10, max: 600_000 }),
   /** Unexpected (not "unavailable") store errors are retried this often before the records are dead-lettered. */

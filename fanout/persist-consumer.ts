@@ -46,7 +46,11 @@ export class PersistConsumer {
       maxBytesPerPartition: 1_048_576,
       maxWaitTimeInMs: 100,
     });
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // Not idempotent, and no in-flight limit: partitions are worked on concurrently and their sends
+    // must not queue behind one another (with one request in flight, 12 partitions cost 12 round
+    // trips per fetch). Order within a partition holds because a partition's next chunk waits for
+    // this send; a retried send can duplicate records, which the edge drops by source offset.
+    this.producer = kafka.producer({ allowAutoTopicCreation: false });
     const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       options.metrics.rebalances.inc();

@@ -14,7 +14,7 @@ export interface Workload {
   nextMessage(): { guildId: string; channelId: string; d: Record<string, unknown> };
 }
 
-export function createWorkload({ guilds, channelsPerGuild, contentBytes, seed = 7 }: { guilds: number; channelsPerGuild: number; contentBytes: { min: number; max: number }; seed?: number }): Workload {
+export function createWorkload({ guilds, channelsPerGuild, contentBytes, seed = 7 }: { guilds: number | readonly string[]; channelsPerGuild: number; contentBytes: { min: number; max: number }; seed?: number }): Workload {
   const random = seededRandom(seed);
   const world = buildWorld({ shardCount: 1, guilds, channelsPerGuild, random });
   const messages = new MessageFactory(new SnowflakeGenerator({ workerId: 7, processId: 7 }));
