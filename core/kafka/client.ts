@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory, type LogEntry } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import type { KafkaConfig } from './config.ts';
 
@@ -9,7 +9,12 @@ import type { KafkaConfig } from './config.ts';
 // Every producer of ours that routes by key names its partitioner; the v2 migration notice is noise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
-export function createKafka(config: Pick<KafkaConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, logger: Logger): Kafka {
+export function createKafka(
+  config: Pick<KafkaConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
+  logger: Logger,
+  /** Tests route a process's connections through a `socketFactory` they can cut (ingest's outage test). */
+  options: { socketFactory?: ISocketFactory } = {},
+): Kafka {
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: config.KAFKA_CLIENT_ID,
@@ -25,5 +30,6 @@ export function createKafka(config: Pick<KafkaConfig, 'KAFKA_BROKERS' | 'KAFKA_C
       },
     connectionTimeout: 3000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    ...options,
   });
 }

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { env, loadEnv } from '../core/config.ts';
+import { kafkaEnv } from '../core/kafka/config.ts';
+
+const shardIds = z
+  .string()
+  .regex(/^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$/)
+  .transform(parseShardIds)
+  .optional()
+  .describe('shard ids like "0,2,5" or "0-3", or unset for all shards');
+
+/** The ingest role's settings (ingest/README.md has the table). */
+export const ingestEnv = {
+  ...kafkaEnv,
+  /** Bot token for the gateway; unset disables the gateway side (HTTP ingest only). */
+  DISCORD_TOKEN: env.optionalString(),
+  /** REST base for GET /gateway/bot, e.g. a simulator's `http://127.0.0.1:PORT/api`. */
+  DISCORD_API_BASE: env.url('https://discord.com/api'),
+  DISCORD_INTENTS: env.int(0, { min: 0, max: 2 ** 31 - 1 }),
+  /** Total shards across every ingest process; 0 takes Discord's recommendation. */
+  INGEST_SHARD_COUNT: env.int(0, { min: 0, max: 100_000 }),
+  INGEST_SHARD_IDS: shardIds,
+  INGEST_SHARDING: env.oneOf(['simple', 'worker'] as const, 'simple'),
+  INGEST_SHARDS_PER_WORKER: env.int(4, { min: 1, max: 1000 }),
+  /** Records buffered (queued + in flight) before the shards stop reading. */
+  INGEST_BUFFER_MAX: env.int(20_000, { min: 10, max: 10_000_000 }),
+  INGEST_BUFFER_MAX_BYTES: env.int(64 * 1024 * 1024, { min: 64 * 1024, max: 2 ** 31 - 1 }),
+  INGEST_BATCH_MAX: env.int(1000, { min: 1, max: 100_000 }),
+  INGEST_LINGER_MS: env.int(5, { min: 0, max: 10_000 }),
+  INGEST_COMPRESSION: env.oneOf(['none', 'gzip'] as const, 'none'),
+  INGEST_CHECKPOINT_INTERVAL_MS: env.int(1000, { min: 10, max: 600_000 }),
+  /** At shutdown, how long to wait for Kafka to acknowledge the buffer; the rest is replayed after a restart. */
+  INGEST_SHUTDOWN_FLUSH_MS: env.int(20_000, { min: 0, max: 600_000 }),
+  /** Port for HTTP ingest when it runs on its own (the api/all roles mount the plugin instead); 0 = ephemeral. */
+  INGEST_HTTP_PORT: env.int(8081, { min: 0, max: 65_535 }),
+  INGEST_HTTP_HOST: env.string('0.0.0.0'),
+  /** Comma-separated accepted tokens (`Authorization: Bot <token>`); unset disables HTTP ingest. */
+  INGEST_HTTP_TOKEN: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string()).min(1))
+    .optional()
+    .describe('a comma-separated list of tokens, or unset'),
+  /** Requests per token per window. */
+  INGEST_HTTP_RATE_LIMIT: env.int(50, { min: 1, max: 1_000_000 }),
+  INGEST_HTTP_RATE_WINDOW_MS: env.int(1000, { min: 100, max: 3_600_000 }),
+  /** Snowflake worker id (0..31) of this process, so several HTTP ingest processes never mint the same id. */
+  INGEST_HTTP_WORKER_ID: env.int(0, { min: 0, max: 31 }),
+  INGEST_HTTP_AUTHOR_ID: z.string().regex(/^\d{1,20}$/).default('1').describe('a decimal snowflake'),
+  INGEST_HTTP_AUTHOR_NAME: env.string('guildcast'),
+};
+
+export type IngestConfig = ReturnType<typeof loadIngestConfig>;
+export const loadIngestConfig = (source: NodeJS.ProcessEnv = process.env) => loadEnv(ingestEnv, source);
+
+function parseShardIds(text: string): number[] {
+  const ids = new Set<number>();
+  for (const part of text.split(',')) {
+    const [from, to] = part.split('-').map((s) => Number(s.trim()));
+    for (let id = from!; id <= (to ?? from!); id++) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
