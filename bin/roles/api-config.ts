@@ -1,0 +1,23 @@
+import { env, loadEnv } from '../../core/config.ts';
+import { kafkaEnv } from '../../core/kafka/config.ts';
+import { storeEnv } from '../../store/index.ts';
+
+export const apiEnv = {
+  ...kafkaEnv,
+  ...storeEnv,
+  API_HOST: env.string('127.0.0.1'),
+  API_PORT: env.int(8082, { min: 0, max: 65_535 }),
+  /** Serve the live console at `/`. */
+  CONSOLE_ENABLED: env.bool(true),
+  /** The gateway the console's browser connects to; defaults to this server (the `all` role). */
+  CONSOLE_GATEWAY_URL: env.optionalString(),
+  /** A guildcast access token handed to the console's page. Development only: anyone who loads the page gets it. */
+  CONSOLE_TOKEN: env.optionalString(),
+  /** An HTTP ingest token handed to the console so it can send messages. Development only. */
+  CONSOLE_INGEST_TOKEN: env.optionalString(),
+  FANOUT_GROUP_ID: env.string('guildcast-fanout'),
+  API_SHUTDOWN_TIMEOUT_MS: env.int(15_000, { min: 1_000, max: 600_000 }),
+};
+
+export type ApiConfig = ReturnType<typeof loadApiConfig>;
+export const loadApiConfig = (source: NodeJS.ProcessEnv = process.env) => loadEnv(apiEnv, source);
