@@ -31,6 +31,7 @@ function defaultOf(type: z.ZodType | undefined): string {
   if (!type) return 'info';
   const parsed = type.safeParse(undefined);
   if (!parsed.success || parsed.data === undefined) return '';
+  if (JSON.stringify(type.safeParse(undefined).data) !== JSON.stringify(parsed.data)) return 'random per process';
   const value = parsed.data;
   if (Array.isArray(value)) return value.join(',');
   if (typeof value === 'object' && value !== null) return Object.entries(value).map(([k, v]) => `${k}=${v}`).join(' ');

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import { env, loadEnv } from '../core/config.ts';
 import { kafkaEnv } from '../core/kafka/config.ts';
@@ -11,7 +12,8 @@ export const edgeEnv = {
   EDGE_HOST: env.string('0.0.0.0'),
   /** What clients are told to connect (and resume) to; defaults to ws://<bound address>. */
   EDGE_PUBLIC_URL: env.url().optional().describe('an absolute ws:// or wss:// URL, or unset'),
-  EDGE_NODE_ID: env.string(`edge-${randomBytes(4).toString('hex')}`),
+  /** Names this node's consumer group (`guildcast-edge-<id>`); random per process unless set. */
+  EDGE_NODE_ID: z.string().min(1).default(() => `edge-${randomBytes(4).toString('hex')}`).describe('a non-empty string'),
   EDGE_TOKEN_SECRET: env.optionalString(),
   EDGE_RESUME_WINDOW_MS: env.int(60_000, { min: 0 }),
   EDGE_RESUME_BUFFER_EVENTS: env.int(1_000, { min: 1, max: 1_000_000 }),
