@@ -1,6 +1,6 @@
 /** gateway-proxy: the Discord-compatible websocket edge (README.md). */
 export { startEdge, mountEdge, type Edge, type EdgeDeps, type MountedEdge } from './edge.ts';
-export { loadEdgeConfig, edgeEnv, type EdgeConfig, DEV_TOKEN_SECRET } from './config.ts';
+export { loadEdgeConfig, edgeEnv, tokenSecret, type EdgeConfig, DEV_TOKEN_SECRET } from './config.ts';
 export { EdgeGateway, type GatewayConfig, type GatewayDeps } from './gateway.ts';
 export { gatewayRoutes, attachGateway, type GatewayRoutesOptions } from './server.ts';
 export { createTokenSigner, TokenError, type TokenSigner, type AccessGrant } from './tokens.ts';

@@ -12,8 +12,8 @@ export interface RoleProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startRole(entry: string, env: Record<string, string>): RoleProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+export function startRole(entry: string, env: Record<string, string>, args: string[] = []): RoleProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { cassandraSpec } from './cassandra.ts';
 import { kafkaSpec } from './kafka.ts';
 import { cacheDir } from './paths.ts';
+import { runningPid } from './processes.ts';
 import { down, status, up, type ServerSpec } from './server.ts';
 
 const servers: ServerSpec[] = [kafkaSpec, cassandraSpec];
@@ -17,6 +18,12 @@ const usage = `usage: npm run infra -- <up|down|status|logs|reset> [kafka|cassan
 cache: ${cacheDir} (GUILDCAST_CACHE_DIR)`;
 
 const log = (line: string) => console.log(`[infra] ${line}`);
+
+/** Names of the local servers whose processes this tool started and which are still running. */
+export async function runningServers(): Promise<string[]> {
+  const running = await Promise.all(servers.map(async (s) => ((await runningPid(s.name, s.paths.pidFile)) === undefined ? undefined : s.name)));
+  return running.filter((n): n is string => n !== undefined);
+}
 
 export async function infra(command: string | undefined, only?: string): Promise<number> {
   const chosen = only ? servers.filter((s) => s.name === only) : servers;
