@@ -2,7 +2,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createKafka } from '../../core/kafka/client.ts';
 import { loadKafkaConfig } from '../../core/kafka/config.ts';
-import { ensureTopics, topicNames } from '../../core/kafka/topics.ts';
+import { ensureTopics, standardTopics, topicNames } from '../../core/kafka/topics.ts';
 import { createLogger } from '../../core/logger.ts';
 import { groupLag } from '../../fanout/index.ts';
 import { createTokenSigner, DEV_TOKEN_SECRET } from '../../gateway-proxy/index.ts';
@@ -77,12 +77,8 @@ export async function runE2eBench(options: E2eOptions): Promise<BenchResult> {
   const kafka = createKafka(kafkaConfig, logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [
-    { name: topics.events, partitions: options.partitions, retentionMs: 3_600_000 },
-    { name: topics.deliveries, partitions: options.partitions, retentionMs: 3_600_000 },
-    { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
-    { name: topics.ingestCheckpoints, partitions: 1, retentionMs: -1, cleanup: 'compact' },
-  ]);
+  // The project's own topic set, under a prefix of this run's.
+  await ensureTopics(admin, standardTopics({ ...kafkaConfig, KAFKA_TOPIC_PREFIX: prefix, KAFKA_EVENT_PARTITIONS: options.partitions, KAFKA_RETENTION_HOURS: 1 }));
 
   const sim = await startGatewaySimulator({ shardCount: options.shards, guilds: options.guilds, channelsPerGuild: options.channelsPerGuild, compress: false });
   const edgePort = await freePort();
@@ -219,7 +215,7 @@ export async function runE2eBench(options: E2eOptions): Promise<BenchResult> {
     for (const c of Object.values(children)) c.kill('SIGTERM');
     await Promise.all(Object.values(children).map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
     await sim.close();
-    await admin.deleteTopics({ topics: [topics.events, topics.deliveries, topics.deadLetter, topics.ingestCheckpoints] }).catch(() => {});
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
     await admin.disconnect();
   }
 }

@@ -3,7 +3,7 @@ import { guildPartitioner } from '../../core/events/partition.ts';
 import { serializeEnvelope, type EventEnvelope } from '../../core/events/envelope.ts';
 import { createKafka } from '../../core/kafka/client.ts';
 import { loadKafkaConfig } from '../../core/kafka/config.ts';
-import { ensureTopics, topicNames } from '../../core/kafka/topics.ts';
+import { ensureTopics, standardTopics, topicNames } from '../../core/kafka/topics.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createRegistry } from '../../core/metrics.ts';
 import { createFanoutMetrics } from '../../fanout/metrics.ts';
@@ -54,11 +54,8 @@ export async function runPersistBench(options: PersistBenchOptions): Promise<Ben
   const kafka = createKafka(kafkaConfig, logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [
-    { name: topics.events, partitions: options.partitions, retentionMs: 3_600_000 },
-    { name: topics.deliveries, partitions: options.partitions, retentionMs: 3_600_000 },
-    { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
-  ]);
+  // The project's own topic set, under a prefix of this run's.
+  await ensureTopics(admin, standardTopics({ ...kafkaConfig, KAFKA_TOPIC_PREFIX: prefix, KAFKA_EVENT_PARTITIONS: options.partitions, KAFKA_RETENTION_HOURS: 1 }));
   const cql = createCqlClient(storeConfig);
   await cql.connect();
   await migrate(cql, { keyspace, replication: { class: 'SimpleStrategy', replication_factor: 1 } });
@@ -183,7 +180,7 @@ export async function runPersistBench(options: PersistBenchOptions): Promise<Ben
     };
   } finally {
     await producer.disconnect();
-    await admin.deleteTopics({ topics: [topics.events, topics.deliveries, topics.deadLetter] }).catch(() => {});
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
     await admin.disconnect();
     await cql.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});
     await cql.shutdown();
