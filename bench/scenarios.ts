@@ -1,4 +1,8 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { loadStoreConfig } from '../store/index.ts';
+import { ingestDefaults, runIngestBench } from './ingest/ingest-bench.ts';
 import type { BenchResult } from './kit/report.ts';
 import { e2eDefaults, runE2eBench } from './e2e/e2e-bench.ts';
 import { persistDefaults, runPersistBench } from './persist/persist-bench.ts';
@@ -25,6 +29,16 @@ export interface Scenario {
 }
 
 const scenarios: Scenario[] = [
+  {
+    name: 'ingest',
+    summary: 'simulated gateway → ingest (own process) → Kafka acknowledged, next to a raw kafkajs producer sending the same records, without and with gzip',
+    run: (o) => runIngestBench({ ...ingestDefaults, messages: o.messages ?? ingestDefaults.messages }),
+  },
+  {
+    name: 'edge',
+    summary: "the edge's dispatch path with 1,000 and 10,000 sessions (clients in their own process) next to a plain ws loop; added latency; memory per idle connection",
+    run: runEdgeBench,
+  },
   {
     name: 'e2e',
     summary: 'simulated Discord → ingest → Kafka → fanout → store → edge → websocket clients, every role its own process; --p99 MS searches for the highest rate that holds',
@@ -77,6 +91,40 @@ const scenarios: Scenario[] = [
     },
   },
 ];
+
+/** The edge bench needs `--expose-gc` semantics and owns its process: run it as a child, read its result file. */
+async function runEdgeBench(o: CommonOptions): Promise<BenchResult> {
+  const script = fileURLToPath(new URL('./edge/run.ts', import.meta.url));
+  const seconds = String(Math.max(2, Math.min(o.durationSeconds, 20)));
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--seconds', seconds], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+      process.stderr.write(d);
+    });
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`edge bench exited ${code}`))));
+  });
+  const file = /results: (\S+)/.exec(output)?.[1];
+  if (!file) throw new Error('the edge bench wrote no result file');
+  const { rows } = JSON.parse(await readFile(file, 'utf8')) as {
+    rows: { server: string; sessions: number; deliveriesPerSecond: number; latency: import('./kit/latency.ts').LatencySummary; bytesPerIdleConnection?: { rss: number; heap: number } }[];
+  };
+  const edge = rows.filter((r) => r.server === 'edge');
+  return {
+    scenario: 'edge',
+    config: { seconds: Number(seconds), sessions: edge.map((r) => r.sessions) },
+    stages: edge.map((r) => ({
+      stage: `edge, ${r.sessions} sessions`,
+      perSecond: r.deliveriesPerSecond,
+      unit: 'deliveries/s',
+      baseline: { name: 'plain ws loop', perSecond: rows.find((p) => p.server !== 'edge' && p.sessions === r.sessions)?.deliveriesPerSecond ?? 0 },
+    })),
+    latency: rows.map((r) => ({ name: `${r.server}, ${r.sessions} sessions`, summary: r.latency, distribution: [] })),
+    findings: edge.map((r) => `${r.sessions} sessions: ${((r.bytesPerIdleConnection?.rss ?? 0) / 1024).toFixed(1)} KB RSS and ${((r.bytesPerIdleConnection?.heap ?? 0) / 1024).toFixed(1)} KB heap per idle connection (goal ≤ 30 KB)`),
+    extra: { rows },
+  };
+}
 
 export function findScenario(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

@@ -1,117 +1,15 @@
-/**
- * Ingest bench (not a test): simulated gateway → ingest → Kafka acknowledged, in messages per
- * second, next to a raw kafkajs producer sending the same records (same sizes, keys, partitioner,
- * idempotence, acks and batch size) in the same run. Goal: ingest ≥ 90% of the raw rate.
- *
- *   npx tsx bench/ingest/run.ts   # BENCH_MESSAGES=60000 BENCH_SHARDS=4 BENCH_SHARDING=simple BENCH_COMPRESSION=none,gzip
- */
-import { startGatewaySimulator } from '../gateway-sim/index.ts';
-import { serializeEnvelope } from '../../core/events/envelope.ts';
-import { guildPartitioner } from '../../core/events/partition.ts';
-import { createKafka } from '../../core/kafka/client.ts';
-import { ensureTopics, topicNames } from '../../core/kafka/topics.ts';
-import { createLogger, silentLogger } from '../../core/logger.ts';
-import { CompressionTypes } from 'kafkajs';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
+import { table, writeReport } from '../kit/report.ts';
+import { ingestDefaults, runIngestBench } from './ingest-bench.ts';
 
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 60_000);
-const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
-const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
-const LINGER_MS = Number(process.env.BENCH_LINGER_MS ?? 5);
-const PARTITIONS = 12;
-const SHARDING = process.env.BENCH_SHARDING ?? 'simple';
-const compressions = (process.env.BENCH_COMPRESSION ?? 'none,gzip').split(',') as ('none' | 'gzip')[];
-const log = createLogger('bench-ingest');
-const kafka = createKafka({ KAFKA_BROKERS: ['127.0.0.1:9092'], KAFKA_CLIENT_ID: 'bench-ingest' }, silentLogger);
-
-/** Ingest runs as its own process (as in production); the simulator runs here. */
-async function ingestRun(compression: 'none' | 'gzip') {
-  const sim = await startGatewaySimulator({ shardCount: SHARDS, guilds: 400, seed: 1, logger: silentLogger, ledgerLimit: MESSAGES + 10_000 });
-  const prefix = `bench_ingest_${compression}_${randomBytes(3).toString('hex')}`;
-  const topic = topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname,
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'info',
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_EVENT_PARTITIONS: String(PARTITIONS),
-      DISCORD_TOKEN: sim.token,
-      DISCORD_API_BASE: sim.apiBase,
-      INGEST_SHARD_COUNT: String(SHARDS),
-      INGEST_SHARDING: SHARDING,
-      INGEST_BATCH_MAX: String(BATCH),
-      INGEST_LINGER_MS: String(LINGER_MS),
-      INGEST_COMPRESSION: compression,
-      INGEST_BUFFER_MAX: '100000',
-      INGEST_HTTP_PORT: '0',
-      INGEST_HTTP_HOST: '127.0.0.1',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  while (!output.includes('"ingest ready"')) {
-    if (child.exitCode !== null) throw new Error(`ingest exited:\n${output}`);
-    await delay(200);
-  }
-  const admin = kafka.admin();
-  await admin.connect();
-  const acknowledged = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-  const before = await acknowledged();
-  const started = performance.now();
-  sim.startTraffic({ ratePerSecond: 1_000_000, total: MESSAGES, mix: { MESSAGE_CREATE: 1 }, contentBytes: { min: 50, max: 400 } });
-  while ((await acknowledged()) - before < MESSAGES) await delay(20);
-  const seconds = (performance.now() - started) / 1000;
-  await admin.disconnect();
-  // The same records for the raw producer: the envelopes of what was sent, keyed by guild.
-  const records = sim.sent
-    .filter((s) => s.t === 'MESSAGE_CREATE')
-    .slice(-MESSAGES)
-    .map((s) => ({
-      key: s.guildId ?? null,
-      value: serializeEnvelope({ v: 1, id: `gw:${s.shard}:${s.sessionId}:${s.seq}`, type: s.t, guild_id: s.guildId, channel_id: s.channelId, source: 'gateway', shard: s.shard, session_id: s.sessionId, seq: s.seq, received_at: Date.now(), trace_id: 'bench-0123456789-ab', d: s.d }),
-    }));
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-  await sim.close();
-  return { rate: MESSAGES / seconds, seconds, records, prefix };
-}
-
-async function rawRun(compression: 'none' | 'gzip', records: { key: string | null; value: Buffer }[], prefix: string) {
-  const topic = `${topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events}.raw`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]);
-  await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: guildPartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  const started = performance.now();
-  for (let i = 0; i < records.length; i += BATCH)
-    await producer.sendBatch({ acks: -1, compression: compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None, topicMessages: [{ topic, messages: records.slice(i, i + BATCH) }] });
-  const seconds = (performance.now() - started) / 1000;
-  await producer.disconnect();
-  return { rate: records.length / seconds, seconds };
-}
-
-const rows = [];
-for (const compression of compressions) {
-  const ingest = await ingestRun(compression);
-  const raw = await rawRun(compression, ingest.records, ingest.prefix);
-  const avgBytes = ingest.records.reduce((s, r) => s + r.value.length, 0) / ingest.records.length;
-  rows.push({
-    compression,
-    sharding: SHARDING,
-    messages: MESSAGES,
-    avg_record_bytes: Math.round(avgBytes),
-    ingest_msgs_per_s: Math.round(ingest.rate),
-    raw_msgs_per_s: Math.round(raw.rate),
-    ingest_vs_raw: `${((100 * ingest.rate) / raw.rate).toFixed(1)}%`,
-  });
-  log.info(rows.at(-1), 'ingest bench row');
-}
-console.table(rows);
+// Standalone: `npx tsx bench/ingest/run.ts` (BENCH_MESSAGES, BENCH_SHARDS, BENCH_SHARDING, BENCH_COMPRESSION);
+// the suite's entry is `npm run bench -- ingest`.
+const result = await runIngestBench({
+  ...ingestDefaults,
+  messages: Number(process.env.BENCH_MESSAGES ?? ingestDefaults.messages),
+  shards: Number(process.env.BENCH_SHARDS ?? ingestDefaults.shards),
+  sharding: (process.env.BENCH_SHARDING ?? ingestDefaults.sharding) as 'simple' | 'worker',
+  compressions: (process.env.BENCH_COMPRESSION?.split(',') ?? ingestDefaults.compressions) as ('none' | 'gzip')[],
+});
+console.log(table(result));
+console.log(`report: ${await writeReport(result)}`);
 process.exit(0);
