@@ -8,6 +8,7 @@ import { PublisherClosedError } from './publisher.ts';
 import type { IngestMetrics } from './metrics.ts';
 import { FixedWindowLimiter, type RateLimitDecision } from './rate-limit.ts';
 import type { EventSink } from './sink.ts';
+import { TRACE_HEADER } from '../core/kafka/headers.ts';
 
 export interface HttpIngestOptions {
   /** Accepted tokens, sent as `Authorization: Bot <token>` (or `Bearer <token>`). */
@@ -24,7 +25,6 @@ export interface HttpIngestOptions {
 
 /** Discord-compatible; `guild_id` is not part of Discord's body, so it travels in this header. */
 export const GUILD_ID_HEADER = 'x-guildcast-guild-id';
-const TRACE_HEADER = 'x-guildcast-trace-id';
 const MAX_CONTENT = 2000;
 
 const snowflake = z.string().refine(isSnowflake, 'Value "%s" is not snowflake.');

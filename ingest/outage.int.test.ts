@@ -48,7 +48,7 @@ describe('Kafka unreachable for a while mid-stream', () => {
 
     gate.close();
     const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.reduce((sum, v) => sum + v.value, 0);
-    await eventually('shards paused by backpressure', async () => ((await metric('ingest_backpressure_pauses_total')) >= 1 ? true : undefined));
+    await eventually('shards paused by backpressure', async () => ((await metric('guildcast_ingest_backpressure_pauses_total')) >= 1 ? true : undefined));
     const sentWhilePaused = sim.sent.length;
     await eventually('the gateway generating more while ingest is cut off', () => (sim.sent.length >= sentWhilePaused + 600 ? true : undefined));
     gate.open();
@@ -62,6 +62,6 @@ describe('Kafka unreachable for a while mid-stream', () => {
     expect(new Set(events.events().map((e) => e.event.id))).toEqual(expected);
     expect(maxBuffered).toBeLessThanOrEqual(BUFFER_MAX);
     expect(sim.stats().resumes).toBeGreaterThanOrEqual(1);
-    expect(await metric('ingest_sequence_gaps_total')).toBe(0);
+    expect(await metric('guildcast_ingest_sequence_gaps_total')).toBe(0);
   });
 });

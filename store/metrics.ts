@@ -12,8 +12,8 @@ export function storeMetrics(registry: Registry): StoreMetrics {
     (registry.getSingleMetric(name) as Counter<L> | undefined) ??
     new Counter({ name, help, labelNames, registers: [registry] });
   return {
-    dbQueries: counter('store_db_queries_total', 'CQL statements sent to the database, by kind', ['query']),
-    coalescedReads: counter('store_coalesced_reads_total', 'Reads answered by joining an identical read already in flight', ['read']),
-    emptyBucketsSkipped: counter('store_empty_buckets_skipped_total', 'History partitions not queried because they are known to be empty', []),
+    dbQueries: counter('guildcast_store_db_queries_total', 'CQL statements sent to the database, by kind', ['query']),
+    coalescedReads: counter('guildcast_store_coalesced_reads_total', 'Reads answered by joining an identical read already in flight', ['read']),
+    emptyBucketsSkipped: counter('guildcast_store_empty_buckets_skipped_total', 'History partitions not queried because they are known to be empty', []),
   };
 }

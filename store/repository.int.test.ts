@@ -35,7 +35,7 @@ function trackRequests(client: CqlClient, tracker: cassandra.tracker.RequestTrac
 }
 
 async function queryCount(registry: Registry, query: string): Promise<number> {
-  const metric = await registry.getSingleMetric('store_db_queries_total')!.get();
+  const metric = await registry.getSingleMetric('guildcast_store_db_queries_total')!.get();
   return metric.values.filter((v) => v.labels.query === query).reduce((sum, v) => sum + v.value, 0);
 }
 
@@ -210,7 +210,7 @@ describe('message store against the real Cassandra', () => {
       const results = await Promise.all(reads);
       expect(new Set(results.map((m) => m?.id))).toEqual(new Set([id.toString()]));
       expect(await queryCount(registry, 'message_get')).toBe(1);
-      const coalesced = await registry.getSingleMetric('store_coalesced_reads_total')!.get();
+      const coalesced = await registry.getSingleMetric('guildcast_store_coalesced_reads_total')!.get();
       expect(coalesced.values.find((v) => v.labels.read === 'message')?.value).toBe(49);
 
       const before = await queryCount(registry, 'history_page');

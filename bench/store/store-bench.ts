@@ -176,8 +176,8 @@ export async function runStoreBench(options: StoreBenchOptions): Promise<StoreBe
         p50Ms: histogram.getValueAtPercentile(50) / 1000,
         p99Ms: histogram.getValueAtPercentile(99) / 1000,
         maxMs: histogram.maxValue / 1000,
-        dbQueries: await sum('store_db_queries_total'),
-        coalescedReads: await sum('store_coalesced_reads_total'),
+        dbQueries: await sum('guildcast_store_db_queries_total'),
+        coalescedReads: await sum('guildcast_store_coalesced_reads_total'),
       };
       logger.info(result, 'history reads done');
       return result;
