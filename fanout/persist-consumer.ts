@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { deadLetterMessage } from '../core/kafka/dead-letter.ts';
+import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import type { TopicNames } from '../core/kafka/topics.ts';
 import type { Logger } from '../core/logger.ts';
 import { ReplayFilter } from './dedupe.ts';
@@ -136,7 +137,11 @@ export class PersistConsumer {
         metrics.events.inc({ type: e.type, outcome: 'persisted' });
         metrics.persistDelaySeconds.observe(Math.max(0, now - e.received_at) / 1000);
       }
-      for (const d of outcome.deliveries) metrics.events.inc({ type: d.event.type, outcome: 'delivered' });
+      const tracing = log.isLevelEnabled('debug');
+      for (const d of outcome.deliveries) {
+        metrics.events.inc({ type: d.event.type, outcome: 'delivered' });
+        if (tracing) log.debug({ trace_id: d.event.trace_id, type: d.event.type, offset: d.headers[SOURCE_OFFSET_HEADER] }, 'event persisted and handed to the edge');
+      }
       if (outcome.replays > 0) metrics.events.inc({ type: 'any', outcome: 'replay' }, outcome.replays);
       for (const letter of outcome.deadLetters) {
         metrics.deadLetters.inc({ stage: letter.stage });

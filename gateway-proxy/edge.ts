@@ -83,7 +83,10 @@ export async function mountEdge(
         groupId: `guildcast-edge-${config.EDGE_NODE_ID}`,
         metrics,
         logger,
-        onEvent: (event) => gateway.publish(event),
+        onEvent: (event) => {
+          const sessions = gateway.publish(event);
+          if (logger.isLevelEnabled('debug')) logger.debug({ trace_id: event.trace_id, type: event.type, guild_id: event.guild_id, sessions }, 'event delivered');
+        },
       });
     } catch (err) {
       detach();

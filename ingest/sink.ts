@@ -33,12 +33,20 @@ export class EventSink {
 
   /** Queues an event without waiting (the gateway path: acknowledgements arrive as positions). */
   event(envelope: EventEnvelope, key: string | undefined, position?: ShardPosition): void {
+    this.trace(envelope);
     this.publisher.enqueue({ topic: this.topics.events, key, value: serializeEnvelope(envelope), type: envelope.type, position });
   }
 
   /** Publishes an event and resolves once Kafka acknowledged it. */
   eventAcked(envelope: EventEnvelope, key: string | undefined): Promise<void> {
+    this.trace(envelope);
     return this.publisher.publish({ topic: this.topics.events, key, value: serializeEnvelope(envelope), type: envelope.type });
+  }
+
+  /** The first log line of an event's trace (debug level; fanout and the edge log the same trace_id). */
+  private trace(envelope: EventEnvelope): void {
+    if (this.logger.isLevelEnabled('debug'))
+      this.logger.debug({ trace_id: envelope.trace_id, type: envelope.type, guild_id: envelope.guild_id, event_id: envelope.id }, 'event queued for Kafka');
   }
 
   /** Counts, logs and dead-letters an input that could not become an event; never throws. */
