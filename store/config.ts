@@ -36,7 +36,7 @@ export const storeEnv = {
   CASSANDRA_REPLICATION: replication,
   CASSANDRA_USERNAME: env.optionalString(),
   CASSANDRA_PASSWORD: env.optionalString(),
-  /** In-flight statements per write batch; bounded so one batch cannot flood the coordinator. */
+  /** Write statements in flight per process, across all callers, so concurrent batches cannot flood the coordinator. */
   STORE_WRITE_CONCURRENCY: env.int(64, { min: 1, max: 2048 }),
   /** Driver timeout for each history/message read query. */
   STORE_READ_TIMEOUT_MS: env.int(2000, { min: 100, max: 60_000 }),

@@ -1,4 +1,3 @@
-import cassandra from 'cassandra-driver';
 import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { CqlClient } from './cql/client.ts';
@@ -19,15 +18,15 @@ import type { Snowflake } from './model/snowflake.ts';
 import { EmptyBucketCache } from './read/empty-buckets.ts';
 import { createHistoryReader, normalizeHistoryQuery, type HistoryQuery, type PartitionRequest } from './read/history.ts';
 import { SingleFlight } from './read/single-flight.ts';
+import { Limiter } from './cql/limiter.ts';
 
-const { executeConcurrent } = cassandra.concurrent;
 
 export interface MessageStoreOptions {
   client: CqlClient;
   keyspace: string;
   registry: Registry;
   logger?: Logger;
-  /** Statements in flight per write call (default 64). */
+  /** Statements in flight across all writes of this store (default 64). */
   writeConcurrency?: number;
   /** Driver read timeout for each read query, in ms (default 2000). */
   readTimeoutMs?: number;
@@ -66,6 +65,8 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
   const histories = new SingleFlight<readonly StoredMessage[]>(() => metrics.coalescedReads.inc({ read: 'history' }));
   const singles = new SingleFlight<StoredMessage | undefined>(() => metrics.coalescedReads.inc({ read: 'message' }));
   const readOptions = { prepare: true, readTimeout: readTimeoutMs };
+  // One bound for every write of this store, however many callers write at once.
+  const writeSlots = new Limiter(writeConcurrency);
 
   let lastMicros = 0n;
   /** Strictly increasing, so two edits within one millisecond keep their order. */
@@ -80,9 +81,7 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
     metrics.dbQueries.inc({ query: kind }, params.length);
     try {
       await guardUnavailable<unknown>(`${kind} of ${params.length} messages`, () =>
-        params.length === 1
-          ? client.execute(query, params[0], { prepare: true })
-          : executeConcurrent(client, query, params, { concurrencyLevel: writeConcurrency, raiseOnFirstError: true, collectResults: false }),
+        Promise.all(params.map((p) => writeSlots.run(() => client.execute(query, p, { prepare: true })))),
       );
     } catch (err) {
       logger.warn({ err, kind, statements: params.length }, 'store write failed');

@@ -1,5 +1,9 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { cassandraSpec } from '../../infra/local/cassandra.ts';
+import { kafkaSpec } from '../../infra/local/kafka.ts';
+import { runningPid } from '../../infra/local/processes.ts';
 import { createKafka } from '../../core/kafka/client.ts';
 import { loadKafkaConfig } from '../../core/kafka/config.ts';
 import { ensureTopics, standardTopics, topicNames } from '../../core/kafka/topics.ts';
@@ -103,7 +107,8 @@ export async function runE2eBench(options: E2eOptions): Promise<BenchResult> {
   });
 
   const trials: Trial[] = [];
-  const sampler = new ProcessSampler(() => ({ driver: process.pid, ...Object.fromEntries(Object.entries(children).map(([n, c]) => [n, c.pid!])) })).begin();
+  const servers = await serverPids();
+  const sampler = new ProcessSampler(() => ({ driver: process.pid, ...Object.fromEntries(Object.entries(children).map(([n, c]) => [n, c.pid!])), ...servers })).begin();
   try {
     await inbox('started');
     await waitForHttp(`http://127.0.0.1:${edgePort}/readyz`, 120_000, children);
@@ -197,7 +202,7 @@ export async function runE2eBench(options: E2eOptions): Promise<BenchResult> {
         if (t.passed) low = rate;
         else high = rate;
       }
-      for (let i = 0; i < 3 && high > 0 && high - low > Math.max(50, low * 0.1); i++) {
+      for (let i = 0; i < 4 && high > 0 && high - low > Math.max(10, low * 0.1); i++) {
         const rate = Math.round((low + high) / 2);
         const t = await trial(rate);
         trials.push(t);
@@ -228,9 +233,27 @@ function report(options: E2eOptions, trials: Trial[], timeline: BenchResult['tim
   if (options.p99BoundMs !== undefined)
     findings.push(held.length > 0 ? `highest sustained rate with p99 under ${options.p99BoundMs} ms: ${best.rate} msg/s (p99 ${best.latency.p99.toFixed(1)} ms, ${options.clients} sessions)` : `no tried rate held p99 under ${options.p99BoundMs} ms`);
   const evidence = failed ?? best;
+  const hops = (t: Trial) => {
+    const events = t.stageLatency['send → events (ingest)']?.p99 ?? 0;
+    const deliveries = t.stageLatency['send → deliveries (+ fanout)']?.p99 ?? 0;
+    return { 'ingest (send → events)': events, 'fanout (events → deliveries)': deliveries - events, 'edge + clients (deliveries → client)': t.latency.p99 - deliveries };
+  };
+  if (failed && held.length > 0) {
+    const before = hops(best);
+    const after = hops(failed);
+    const growth = Object.keys(after).map((k) => [k, after[k as keyof typeof after] - before[k as keyof typeof before]] as const).sort((a, b) => b[1] - a[1]);
+    findings.push(
+      `limiting stage: ${growth[0]![0]}: its share of p99 grew ${growth[0]![1].toFixed(0)} ms from ${best.rate}/s to ${failed.rate}/s (` +
+        growth.slice(1).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${v.toFixed(0)} ms`).join(', ') + ')',
+    );
+  }
   const cpu = Object.entries(evidence.processes).sort((a, b) => b[1].cpuPercentMean - a[1].cpuPercentMean);
+  const machine = cpu.reduce((sum, [, p]) => sum + p.cpuPercentMean, 0);
   if (cpu.length > 0)
-    findings.push(`limiting stage at ${evidence.rate} msg/s: ${cpu[0]![0]} (mean CPU ${cpu[0]![1].cpuPercentMean.toFixed(0)}% of a core; next ${cpu.slice(1, 3).map(([n, p]) => `${n} ${p.cpuPercentMean.toFixed(0)}%`).join(', ')}), fanout lag peaked at ${evidence.maxLag}`);
+    findings.push(
+      `CPU at ${evidence.rate} msg/s, % of one core: ${cpu.map(([n, p]) => `${n} ${p.cpuPercentMean.toFixed(0)}`).join(', ')}; ` +
+        `${machine.toFixed(0)}% of the machine's ${availableParallelism() * 100}% in all; fanout lag peaked at ${evidence.maxLag}`,
+    );
   for (const t of trials) {
     const parts = Object.entries(t.stageLatency).map(([name, l]) => `${name} p50 ${l.p50.toFixed(1)} / p99 ${l.p99.toFixed(1)} ms`);
     findings.push(`trial ${t.rate}/s: end to end p50 ${t.latency.p50.toFixed(1)} / p99 ${t.latency.p99.toFixed(1)} ms; ${parts.join('; ')}; max lag ${t.maxLag}; ${t.passed ? 'held' : 'failed'}`);
@@ -276,6 +299,16 @@ async function watchStages(kafka: import('kafkajs').Kafka, topics: { events: str
     summaries: () => Object.fromEntries(Object.entries(recorders).map(([n, r]) => [n, r.summary()])),
     stop: () => consumer.disconnect(),
   };
+}
+
+/** The local Kafka and Cassandra, when this machine runs them (infra/local), sampled like the roles. */
+async function serverPids(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const spec of [kafkaSpec, cassandraSpec]) {
+    const pid = await runningPid(spec.name, spec.paths.pidFile);
+    if (pid !== undefined) out[spec.name] = pid;
+  }
+  return out;
 }
 
 function summarize(samples: { name: string; cpuPercent: number; rssMb: number }[]) {
