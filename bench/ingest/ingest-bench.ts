@@ -42,7 +42,7 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Bench
     const sim = await startGatewaySimulator({ shardCount: SHARDS, guilds: 400, seed: 1, logger: silentLogger, ledgerLimit: MESSAGES + 10_000 });
     const prefix = `bench_ingest_${compression}_${randomBytes(3).toString('hex')}`;
     const topic = topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts'], {
+    const child = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', 'ingest/main.ts'], {
       cwd: new URL('../..', import.meta.url).pathname,
       env: {
         ...process.env,
@@ -132,4 +132,9 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Bench
     findings: rows.map((r) => `${r.compression}: ${r.avg_record_bytes} B per record, ingest ${r.ingest_msgs_per_s}/s vs raw ${r.raw_msgs_per_s}/s (${r.ingest_vs_raw}); goal 90%`),
     extra: { rows },
   };
+}
+
+/** BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the ingest process there (open it in Chrome DevTools). */
+function profileFlags(): string[] {
+  return process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
 }
