@@ -10,13 +10,14 @@ ${listScenarios().map((s) => `  ${s.name.padEnd(10)} ${s.summary}`).join('\n')}
 options:
   --duration SECONDS     measured time (default 30)
   --warmup SECONDS       load before measuring starts (default 5)
-  --rate N               open-loop target rate, messages per second (scenario default otherwise)
-  --p99 MS               search for the highest rate whose p99 stays under MS (closed-loop search)
+  --rate N               open-loop rate, messages per second (e2e: where its search starts)
+  --p99 MS               e2e: the p99 bound of its search for the highest sustained rate (default 50)
   --messages N           backlog or batch size, where the scenario has one
   --guilds N             guilds in the synthetic world (default 200)
   --channels N           channels per guild (default 4)
   --size MIN-MAX         message content length in bytes (default 20-400)
   --clients N            websocket sessions subscribed (default 100)
+  --guilds-per-client N  guilds each session's token allows, spread round-robin (default: all)
 
 Results: a table here, and result.json, report.md and SVG charts under bench/results/<scenario>-<time>/.
 Needs the local Kafka and Cassandra: npm run infra -- up.`;
@@ -35,6 +36,7 @@ export async function benchCli(argv: string[]): Promise<number> {
       channels: { type: 'string' },
       size: { type: 'string' },
       clients: { type: 'string' },
+      'guilds-per-client': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,6 +68,7 @@ export async function benchCli(argv: string[]): Promise<number> {
       contentBytes: { min: Number(m[1]), max: Number(m[2]) },
       clients: int('clients', values.clients, 100)!,
       ...(values.rate !== undefined ? { rate: int('rate', values.rate)! } : {}),
+      ...(values['guilds-per-client'] !== undefined ? { guildsPerClient: int('guilds-per-client', values['guilds-per-client'])! } : {}),
       ...(values.messages !== undefined ? { messages: int('messages', values.messages)! } : {}),
       ...(values.p99 !== undefined ? { p99BoundMs: int('p99', values.p99)! } : {}),
     };

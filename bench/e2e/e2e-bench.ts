@@ -38,7 +38,7 @@ export interface E2eOptions {
 }
 
 export const e2eDefaults: E2eOptions = {
-  rate: 500,
+  rate: 100,
   durationSeconds: 30,
   warmupSeconds: 5,
   guilds: 200,
@@ -58,7 +58,7 @@ interface Trial {
   produced: number;
   latency: LatencySummary;
   distribution: { percentile: number; ms: number }[];
-  checks: { missing: number; duplicated: number; outOfOrder: number };
+  checks: { missing: number; duplicated: number; outOfOrder: number; deadLetters: number };
   maxLag: number;
   stageRates: Record<string, number>;
   /** Send → the record's Kafka timestamp on each topic: where the latency accrues. */
@@ -184,10 +184,11 @@ export async function runE2eBench(options: E2eOptions): Promise<BenchResult> {
       const checks = await inbox<{ missing: number; duplicated: number; outOfOrder: number; receivedTotal: number }>('verified');
       const processes = summarize(sampler.samples.slice(cpuFrom));
       const stageLatency = stages.summaries();
-      const passed = checks.missing === 0 && checks.duplicated === 0 && checks.outOfOrder === 0 && (options.p99BoundMs === undefined || window.latency.p99 <= options.p99BoundMs);
-      const result: Trial = { rate, produced: produced - start.produced, latency: window.latency, distribution: window.distribution, stageLatency, checks: { missing: checks.missing, duplicated: checks.duplicated, outOfOrder: checks.outOfOrder }, maxLag, stageRates, processes, passed };
+      const deadLetters = await offsetsOf(topics.deadLetter);
+      const passed = deadLetters === 0 && checks.missing === 0 && checks.duplicated === 0 && checks.outOfOrder === 0 && (options.p99BoundMs === undefined || window.latency.p99 <= options.p99BoundMs);
+      const result: Trial = { rate, produced: produced - start.produced, latency: window.latency, distribution: window.distribution, stageLatency, checks: { missing: checks.missing, duplicated: checks.duplicated, outOfOrder: checks.outOfOrder, deadLetters }, maxLag, stageRates, processes, passed };
       logger.warn({ rate, p99: window.latency.p99, missing: checks.missing, expected, passed }, 'trial done');
-      process.stderr.write(`[e2e] trial at ${rate}/s: p50 ${window.latency.p50.toFixed(1)} ms, p99 ${window.latency.p99.toFixed(1)} ms, missing ${checks.missing}, duplicated ${checks.duplicated}, out of order ${checks.outOfOrder}, max lag ${maxLag} -> ${passed ? 'holds' : 'fails'}\n`);
+      process.stderr.write(`[e2e] trial at ${rate}/s: p50 ${window.latency.p50.toFixed(1)} ms, p99 ${window.latency.p99.toFixed(1)} ms, missing ${checks.missing}, duplicated ${checks.duplicated}, out of order ${checks.outOfOrder}, dead letters ${deadLetters}, max lag ${maxLag} -> ${passed ? 'holds' : 'fails'}\n`);
       return result;
     };
 
