@@ -4,18 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { loadStoreConfig } from '../store/index.ts';
 import { ingestDefaults, runIngestBench } from './ingest/ingest-bench.ts';
 import type { BenchResult } from './kit/report.ts';
+import type { LoadShape } from './kit/workload.ts';
 import { e2eDefaults, runE2eBench } from './e2e/e2e-bench.ts';
 import { persistDefaults, runPersistBench } from './persist/persist-bench.ts';
 import { runStoreBench } from './store/store-bench.ts';
 
 /** Options every scenario understands (each uses the ones that apply to it). */
-export interface CommonOptions {
-  durationSeconds: number;
-  warmupSeconds: number;
-  guilds: number;
-  channelsPerGuild: number;
-  contentBytes: { min: number; max: number };
-  clients: number;
+export interface CommonOptions extends LoadShape {
   /** Guilds each client's token allows (e2e); unset: all. */
   guildsPerClient?: number;
   rate?: number;

@@ -17,17 +17,11 @@ import { openLoop } from '../kit/open-loop.ts';
 import { ProcessSampler } from '../kit/process-stats.ts';
 import { Progress } from '../kit/progress.ts';
 import type { BenchResult } from '../kit/report.ts';
-import { createWorkload } from '../kit/workload.ts';
+import { createWorkload, type LoadShape } from '../kit/workload.ts';
 
-export interface E2eOptions {
+export interface E2eOptions extends LoadShape {
   /** Open-loop rate of MESSAGE_CREATE, messages per second; the first rate of a search. */
   rate: number;
-  durationSeconds: number;
-  warmupSeconds: number;
-  guilds: number;
-  channelsPerGuild: number;
-  contentBytes: { min: number; max: number };
-  clients: number;
   /** Guilds each client's token allows (spread round-robin); 0 = all. */
   guildsPerClient: number;
   shards: number;

@@ -7,6 +7,17 @@ import { buildWorld, type World } from '../gateway-sim/world.ts';
  * The bench's synthetic chat: the simulator's world (guilds, channels, members with real snowflake
  * ids) and its message factory, so every scenario sends the same shapes the simulator does.
  */
+/** The shape of a run's load that every scenario shares (CLI options, scenario options). */
+export interface LoadShape {
+  durationSeconds: number;
+  warmupSeconds: number;
+  guilds: number;
+  channelsPerGuild: number;
+  contentBytes: { min: number; max: number };
+  /** Websocket sessions subscribed. */
+  clients: number;
+}
+
 export interface Workload {
   world: World;
   random: Random;
