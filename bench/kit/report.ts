@@ -72,8 +72,9 @@ export async function writeReport(result: BenchResult, dir = resultsRoot): Promi
   const charts: string[] = [];
   const timeline = result.timeline ?? [];
   const names = [...new Set(timeline.flatMap((row) => Object.keys(row).filter((k) => k !== 't')))];
-  const rates = names.filter((n) => !n.includes('ms'));
-  const latencies = names.filter((n) => n.includes('ms'));
+  const rates = names.filter((n) => n.endsWith('/s'));
+  const latencies = names.filter((n) => !n.endsWith('/s') && n.includes('ms'));
+  const gauges = names.filter((n) => !n.endsWith('/s') && !n.includes('ms'));
   const seriesOf = (list: string[]): Series[] =>
     list.map((name) => ({ name, points: timeline.filter((r) => r[name] !== undefined).map((r) => [r.t, r[name]!] as [number, number]) }));
   if (rates.length) {
@@ -83,6 +84,10 @@ export async function writeReport(result: BenchResult, dir = resultsRoot): Promi
   if (latencies.length) {
     await writeFile(join(folder, 'latency-over-time.svg'), lineChart({ title: 'Latency over time', xLabel: 'seconds', yLabel: 'ms', series: seriesOf(latencies) }));
     charts.push('![latency over time](latency-over-time.svg)');
+  }
+  if (gauges.length) {
+    await writeFile(join(folder, 'gauges.svg'), lineChart({ title: `${gauges.join(', ')} over time`, xLabel: 'seconds', yLabel: 'records', series: seriesOf(gauges) }));
+    charts.push(`![${gauges.join(', ')} over time](gauges.svg)`);
   }
   if (result.latency?.length) {
     const series = result.latency.map((l) => ({
