@@ -17,8 +17,8 @@ const groups: [string, Record<string, z.ZodType>][] = [
   ['store (fanout, api)', storeEnv],
   ['ingest', omit(ingestEnv, kafkaEnv)],
   ['fanout', omit(fanoutEnv, { ...kafkaEnv, ...storeEnv })],
-  ['edge', omit(edgeEnv, kafkaEnv)],
-  ['api', omit(apiEnv, { ...kafkaEnv, ...storeEnv, FANOUT_GROUP_ID: fanoutEnv.FANOUT_GROUP_ID })],
+  ['edge (and api: its tokens)', omit(edgeEnv, kafkaEnv)],
+  ['api', omit(apiEnv, { ...kafkaEnv, ...storeEnv, FANOUT_GROUP_ID: fanoutEnv.FANOUT_GROUP_ID, EDGE_TOKEN_SECRET: edgeEnv.EDGE_TOKEN_SECRET, NODE_ENV: edgeEnv.NODE_ENV })],
   ['all (npm start)', omit(allEnv, { DISCORD_TOKEN: ingestEnv.DISCORD_TOKEN, INGEST_HTTP_TOKEN: ingestEnv.INGEST_HTTP_TOKEN })],
   ['sim (gateway simulator)', simulatorEnv],
 ];

@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const GUILDS = 1 << 0, GUILD_MESSAGES = 1 << 9, MESSAGE_CONTENT = 1 << 15;
 
-const state = { guilds: new Map(), channel: undefined, seq: null, dispatches: 0 };
+const state = { guilds: new Map(), channel: undefined, seq: null, dispatches: 0, token: undefined };
 
 function showError(text) { $('error').textContent = text; }
 
@@ -34,7 +34,7 @@ function appendMessage(m, live) {
 
 async function loadHistory(channelId) {
   $('messages').replaceChildren();
-  const response = await fetch(`/api/v10/channels/${channelId}/messages?limit=50`);
+  const response = await fetch(`/api/v10/channels/${channelId}/messages?limit=50`, { headers: { Authorization: `Bot ${state.token}` } });
   if (!response.ok) return showError(`history: ${response.status} ${(await response.json()).message ?? ''}`);
   const page = await response.json();
   for (const m of page.reverse()) appendMessage(m, false);
@@ -103,6 +103,7 @@ async function pollStats() {
 
 async function main() {
   const config = await (await fetch('/api/console/config')).json();
+  state.token = config.token;
   $('guild').onchange = (e) => selectGuild(e.target.value);
   $('channel').onchange = (e) => selectChannel(e.target.value);
   $('send').onsubmit = async (e) => {

@@ -1,12 +1,17 @@
 import { env, loadEnv } from '../../core/config.ts';
 import { kafkaEnv } from '../../core/kafka/config.ts';
 import { storeEnv } from '../../store/index.ts';
+import { edgeEnv } from '../../gateway-proxy/index.ts';
 
 export const apiEnv = {
   ...kafkaEnv,
   ...storeEnv,
   API_HOST: env.string('127.0.0.1'),
   API_PORT: env.int(8082, { min: 0, max: 65_535 }),
+  /** History needs a guildcast token (the edge's) and serves only its guilds; off only for trusted networks. */
+  API_REQUIRE_TOKEN: env.bool(true),
+  EDGE_TOKEN_SECRET: edgeEnv.EDGE_TOKEN_SECRET,
+  NODE_ENV: edgeEnv.NODE_ENV,
   /** Serve the live console at `/`. */
   CONSOLE_ENABLED: env.bool(true),
   /** The gateway the console's browser connects to; defaults to this server (the `all` role). */
