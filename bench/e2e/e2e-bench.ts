@@ -176,7 +176,7 @@ export async function runE2eBench(options: E2eOptions): Promise<BenchResult> {
       const window = await inbox<{ latency: LatencySummary; distribution: { percentile: number; ms: number }[] }>('window');
       clients.send({ cmd: 'verify', sentPerGuild });
       const checks = await inbox<{ missing: number; duplicated: number; outOfOrder: number; receivedTotal: number }>('verified');
-      const processes = summarize(sampler.samples.slice(cpuFrom));
+      const processes = sampler.summary(cpuFrom);
       const stageLatency = stages.summaries();
       const deadLetters = await offsetsOf(topics.deadLetter);
       const passed = deadLetters === 0 && checks.missing === 0 && checks.duplicated === 0 && checks.outOfOrder === 0 && (options.p99BoundMs === undefined || window.latency.p99 <= options.p99BoundMs);
@@ -302,15 +302,6 @@ async function serverPids(): Promise<Record<string, number>> {
   for (const spec of [kafkaSpec, cassandraSpec]) {
     const pid = await runningPid(spec.name, spec.paths.pidFile);
     if (pid !== undefined) out[spec.name] = pid;
-  }
-  return out;
-}
-
-function summarize(samples: { name: string; cpuPercent: number; rssMb: number }[]) {
-  const out: Record<string, { cpuPercentMean: number; rssMbMax: number }> = {};
-  for (const name of new Set(samples.map((s) => s.name))) {
-    const mine = samples.filter((s) => s.name === name);
-    out[name] = { cpuPercentMean: mine.reduce((s, x) => s + x.cpuPercent, 0) / mine.length, rssMbMax: Math.max(...mine.map((s) => s.rssMb)) };
   }
   return out;
 }

@@ -50,11 +50,12 @@ export class ProcessSampler {
     }
   }
 
-  /** Mean CPU % and peak RSS per process over the run. */
-  summary(): Record<string, { cpuPercentMean: number; rssMbMax: number }> {
+  /** Mean CPU % and peak RSS per process, over the run or from sample index `from` on (a window). */
+  summary(from = 0): Record<string, { cpuPercentMean: number; rssMbMax: number }> {
+    const samples = this.samples.slice(from);
     const out: Record<string, { cpuPercentMean: number; rssMbMax: number }> = {};
-    for (const name of new Set(this.samples.map((s) => s.name))) {
-      const mine = this.samples.filter((s) => s.name === name);
+    for (const name of new Set(samples.map((s) => s.name))) {
+      const mine = samples.filter((s) => s.name === name);
       out[name] = {
         cpuPercentMean: mine.reduce((s, x) => s + x.cpuPercent, 0) / mine.length,
         rssMbMax: Math.max(...mine.map((s) => s.rssMb)),
