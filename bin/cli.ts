@@ -3,12 +3,11 @@ import { host } from '../core/process/host.ts';
 import { infra } from '../infra/local/cli.ts';
 import { benchCli } from '../bench/cli.ts';
 import { runSimulatorCli } from '../bench/gateway-sim/cli.ts';
-import { dlqCli, loadFanoutConfig, rewindCli, startFanout } from '../fanout/index.ts';
-import { loadEdgeConfig, mintTokenCli, startEdgeRole } from '../gateway-proxy/index.ts';
+import { dlqCli, rewindCli } from '../fanout/index.ts';
+import { mintTokenCli } from '../gateway-proxy/index.ts';
 import { loadApiConfig } from './roles/api-config.ts';
 import { startApi } from './roles/api.ts';
 import { runAll } from './roles/all.ts';
-import { startIngestRole, loadIngestConfig } from '../ingest/index.ts';
 
 const usage = `usage: guildcast <command> [args]
 
@@ -36,21 +35,16 @@ export async function main(argv: string[]): Promise<number | 'running'> {
       case 'all':
         await runAll();
         return 'running';
-      case 'ingest': {
-        const config = loadIngestConfig();
-        await host({ name: 'ingest', ops: { host: config.INGEST_HTTP_HOST, port: config.INGEST_HTTP_PORT }, shutdownTimeoutMs: 30_000, start: async (c) => [await startIngestRole(config, c)] });
+      // One entry per role: the CLI runs the same process entry operators run with `npx tsx <role>/main.ts`.
+      case 'ingest':
+        await import('../ingest/main.ts');
         return 'running';
-      }
-      case 'fanout': {
-        const config = loadFanoutConfig();
-        await host({ name: 'fanout', ops: { host: config.FANOUT_HTTP_HOST, port: config.FANOUT_HTTP_PORT }, shutdownTimeoutMs: config.FANOUT_SHUTDOWN_TIMEOUT_MS, start: async (c) => [await startFanout(config, c)] });
+      case 'fanout':
+        await import('../fanout/main.ts');
         return 'running';
-      }
-      case 'edge': {
-        const config = loadEdgeConfig();
-        await host({ name: 'edge', ops: { host: config.EDGE_HOST, port: config.EDGE_PORT }, shutdownTimeoutMs: config.EDGE_DRAIN_GRACE_MS + 15_000, start: async (c) => [await startEdgeRole(config, c)] });
+      case 'edge':
+        await import('../gateway-proxy/main.ts');
         return 'running';
-      }
       case 'api': {
         const config = loadApiConfig();
         await host({ name: 'api', ops: { host: config.API_HOST, port: config.API_PORT }, shutdownTimeoutMs: config.API_SHUTDOWN_TIMEOUT_MS, start: async (c) => [await startApi(config, c)] });

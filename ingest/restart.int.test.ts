@@ -6,7 +6,8 @@ import { silentLogger } from '../core/logger.ts';
 import { eventually, testKafka, uniqueName } from '../test/support.ts';
 import { decodeCheckpoint } from './checkpoints.ts';
 import type { Checkpoint } from './sessions.ts';
-import { followTopic, spawnIngest } from './test-kafka.ts';
+import { followTopic } from './test-kafka.ts';
+import { startRole, type RoleProcess } from '../test/child.ts';
 
 const kafka = testKafka();
 
@@ -14,7 +15,7 @@ describe('ingest process killed mid-stream (SIGKILL) and restarted', () => {
   let sim: GatewaySimulator;
   const prefix = uniqueName('ingest-restart');
   const topics = topicNames({ KAFKA_TOPIC_PREFIX: prefix });
-  let processes: ReturnType<typeof spawnIngest>[] = [];
+  let processes: RoleProcess[] = [];
 
   beforeAll(async () => {
     sim = await startGatewaySimulator({ shardCount: 4, guilds: 40, seed: 11, resumeWindowMs: 300_000, logger: silentLogger });
@@ -37,10 +38,10 @@ describe('ingest process killed mid-stream (SIGKILL) and restarted', () => {
       INGEST_HTTP_PORT: '0',
       INGEST_HTTP_HOST: '127.0.0.1',
     };
-    const first = spawnIngest(env);
+    const first = startRole('ingest/main.ts', { LOG_LEVEL: 'info', ...env });
     processes.push(first);
-    await eventually('first ingest ready', () => (first.log().includes('"ingest ready"') ? true : undefined), 120_000).catch((err) => {
-      throw new Error(`${err.message}\n${first.log()}`);
+    await eventually('first ingest ready', () => (first.output().includes('"ingest ready"') ? true : undefined), 120_000).catch((err) => {
+      throw new Error(`${err.message}\n${first.output()}`);
     });
     const events = await followTopic(kafka, topics.events);
     sim.startTraffic({ ratePerSecond: 400, total: 4000, contentBytes: { min: 20, max: 300 } });
@@ -52,13 +53,13 @@ describe('ingest process killed mid-stream (SIGKILL) and restarted', () => {
     expect(atKill.size).toBe(4);
     const identifiesBefore = sim.stats().identifies;
 
-    const second = spawnIngest({ ...env, INGEST_SHARDING: 'simple' });
+    const second = startRole('ingest/main.ts', { LOG_LEVEL: 'info', ...env, INGEST_SHARDING: 'simple' });
     processes.push(second);
     await sim.trafficDone();
     const sent = sim.sent;
     const expected = new Set(sent.map((s) => `gw:${s.shard}:${s.sessionId}:${s.seq}`));
     await eventually('every dispatch in Kafka', () => (new Set(events.events().map((e) => e.event.id)).size >= expected.size ? true : undefined), 150_000).catch((err) => {
-      throw new Error(`${err.message}\n${second.log().slice(-4000)}`);
+      throw new Error(`${err.message}\n${second.output().slice(-4000)}`);
     });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { IHeaders, ISocketFactory, Kafka } from 'kafkajs';
 import { parseEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { uniqueName } from '../test/support.ts';
+import { freePort } from '../bench/kit/free-port.ts';
 
 /** Helpers for ingest's integration tests (real Kafka, real simulator, real @discordjs/ws). */
 
@@ -38,7 +38,7 @@ export async function followTopic(kafka: Kafka, topic: string) {
  * are destroyed and new ones are refused. Only the client using it is affected, not the shared broker.
  */
 export async function kafkaGate() {
-  const refusing = await unusedPort();
+  const refusing = await freePort();
   const sockets = new Set<net.Socket>();
   let open = true;
   const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
@@ -59,26 +59,4 @@ export async function kafkaGate() {
       open = true;
     },
   };
-}
-
-async function unusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Runs `ingest/main.ts` as a child process, as production would. */
-export function spawnIngest(env: Record<string, string>) {
-  const output: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output, exited, log: () => output.join('') };
 }

@@ -18,16 +18,15 @@ export function startRole(entry: string, env: Record<string, string>, args: stri
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const keep = (d: Buffer) => {
-    output = (output + d.toString()).slice(-20_000);
-  };
+  // All of it: tests look for lines written early (readiness) after much else was logged.
+  const chunks: string[] = [];
+  const keep = (d: Buffer) => void chunks.push(d.toString());
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,
-    output: () => output,
+    output: () => chunks.join(''),
     exited,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

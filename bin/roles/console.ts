@@ -39,42 +39,37 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
     ...(options.ingestToken ? { ingestToken: options.ingestToken } : {}),
   }));
 
-  const sampler = new DeliveryRate(options.admin, options.topics.deliveries);
-  app.addHook('onClose', async () => sampler.stop());
+  const deliveries = new DeliveryRate(options.admin, options.topics.deliveries);
   app.get('/api/console/stats', async () => {
     const lag = await groupLag(options.admin, options.fanoutGroupId, options.topics.events).catch(() => undefined);
     const sessions = (await options.registry.getSingleMetric('guildcast_edge_sessions')?.get())?.values.reduce((s, v) => s + v.value, 0);
     return {
-      messagesPerSecond: sampler.perSecond,
+      messagesPerSecond: await deliveries.perSecond(),
       consumerLag: lag?.reduce((s, p) => s + p.lag, 0) ?? null,
       sessions: sessions ?? null,
     };
   });
 };
 
-/** Events per second reaching the edge, from the growth of the deliveries topic's end offsets. */
+/**
+ * Events per second reaching the edge, from the growth of the deliveries topic's end offsets
+ * between two stats requests: measured only while a console is polling, no background I/O.
+ */
 class DeliveryRate {
-  perSecond = 0;
   private last?: { at: number; total: number };
-  private readonly timer: NodeJS.Timeout;
+  private rate = 0;
 
-  constructor(private readonly admin: Admin, private readonly topic: string) {
-    this.timer = setInterval(() => void this.sample(), 1000);
-    this.timer.unref();
-  }
+  constructor(private readonly admin: Admin, private readonly topic: string) {}
 
-  private async sample(): Promise<void> {
+  async perSecond(): Promise<number> {
     try {
       const total = (await this.admin.fetchTopicOffsets(this.topic)).reduce((s, p) => s + Number(p.high), 0);
       const at = Date.now();
-      if (this.last) this.perSecond = ((total - this.last.total) * 1000) / Math.max(1, at - this.last.at);
+      if (this.last && at > this.last.at) this.rate = ((total - this.last.total) * 1000) / (at - this.last.at);
       this.last = { at, total };
     } catch {
       /* Kafka briefly unavailable: keep the last figure */
     }
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
+    return this.rate;
   }
 }

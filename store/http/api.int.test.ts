@@ -8,6 +8,7 @@ import { dropKeyspace, localStoreConfig, testKeyspace } from '../../test/support
 import { createCqlClient, type CqlClient } from '../cql/client.ts';
 import { createMessageStore, type MessageStore } from '../repository.ts';
 import { createHistoryApi } from './routes.ts';
+import { freePort } from '../../bench/kit/free-port.ts';
 
 const channelId = '1280000000000000000';
 const ids = Array.from({ length: 120 }, (_, i) => (1_280_000_000_000_000_000n + BigInt(i + 1) * 4_194_304_000n).toString());
@@ -89,10 +90,7 @@ describe('history HTTP API when the database is out', () => {
 
   beforeAll(async () => {
     // A port with nothing on it, and one that accepts connections and never answers.
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    closedPort = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    closedPort = await freePort();
     blackHole = createServer((socket) => sockets.add(socket));
     await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
   });
