@@ -2,7 +2,7 @@
 # (`docker run ghcr.io/guildcast/guildcast:0.1.0 fanout`). TypeScript runs through tsx, a runtime
 # dependency, so there is no build step. Not buildable on the project's own machines (no Docker
 # engine there); built by whoever publishes images.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
