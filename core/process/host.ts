@@ -21,6 +21,12 @@ export interface HostContext {
   app: FastifyInstance;
   /** `http://host:port` of that server once it listens (empty before). */
   baseUrl(): string;
+  /**
+   * A role whose work has stopped for good (a consumer that cannot be restarted, say) calls this:
+   * the process turns unready at once, shuts down within the bound and exits 1, so the supervisor
+   * (Kubernetes, systemd, the test) restarts it instead of it idling behind a green /readyz.
+   */
+  fatal(reason: Error): void;
 }
 
 export interface HostOptions {
@@ -46,22 +52,13 @@ export async function host(options: HostOptions): Promise<{ app: FastifyInstance
     // Request lines are info-level noise at thousands per second; errors still come through.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
   });
-  const context: HostContext = { logger, registry, app, baseUrl: () => baseUrl };
-  await app.register(opsRoutes(registry, () => roles.flatMap((r) => r.checks)));
-  try {
-    roles = await options.start(context);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    logger.fatal({ err }, 'start-up failed');
-    process.exit(1);
-  }
-  await app.listen({ host: options.ops.host, port: options.ops.port });
-  baseUrl = httpBaseUrl(app.server.address() as AddressInfo, options.ops.host);
-  logger.info({ url: baseUrl, roles: roles.map((r) => r.name) }, 'started');
-
+  let failed: Error | undefined;
+  const fatalCheck = {
+    name: 'process',
+    check: async () => {
+      if (failed) throw new Error(`stopping after a fatal error: ${failed.message}`);
+    },
+  };
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -82,6 +79,28 @@ export async function host(options: HostOptions): Promise<{ app: FastifyInstance
       await app.close();
       clearTimeout(timer);
     })());
+  const fatal = (reason: Error) => {
+    if (failed) return;
+    failed = reason;
+    logger.fatal({ err: reason }, 'a role stopped working; shutting down to be restarted');
+    void stop().finally(() => process.exit(1));
+  };
+  const context: HostContext = { logger, registry, app, baseUrl: () => baseUrl, fatal };
+  await app.register(opsRoutes(registry, () => [fatalCheck, ...roles.flatMap((r) => r.checks)]));
+  try {
+    roles = await options.start(context);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    logger.fatal({ err }, 'start-up failed');
+    process.exit(1);
+  }
+  await app.listen({ host: options.ops.host, port: options.ops.port });
+  baseUrl = httpBaseUrl(app.server.address() as AddressInfo, options.ops.host);
+  logger.info({ url: baseUrl, roles: roles.map((r) => r.name) }, 'started');
+
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
