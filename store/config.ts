@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { env, loadEnv } from '../core/config.ts';
 
+/** More copies than any cluster has nodes for is a typo, not a plan. */
+const MAX_RF = 20;
+
 /**
  * `SimpleStrategy:1` locally; in production `NetworkTopologyStrategy:dc1=3,dc2=3` (see store/README.md).
  */
@@ -8,22 +11,25 @@ const replication = z
   .string()
   .default('SimpleStrategy:1')
   .transform((v, ctx) => {
-    const simple = /^SimpleStrategy:(\d+)$/.exec(v);
-    if (simple) return { class: 'SimpleStrategy', replication_factor: Number(simple[1]) } as Record<string, string | number>;
+    const simple = /^SimpleStrategy:(\d{1,3})$/.exec(v);
+    if (simple && Number(simple[1]) >= 1 && Number(simple[1]) <= MAX_RF)
+      return { class: 'SimpleStrategy', replication_factor: Number(simple[1]) } as Record<string, string | number>;
     const nts = /^NetworkTopologyStrategy:(.+)$/.exec(v);
     if (nts) {
       const out: Record<string, string | number> = { class: 'NetworkTopologyStrategy' };
       for (const part of nts[1]!.split(',')) {
-        const m = /^([\w.-]+)=(\d+)$/.exec(part.trim());
-        if (!m) break;
+        const m = /^([\w.-]+)=(\d{1,3})$/.exec(part.trim());
+        if (!m || m[1] === 'class' || Number(m[2]) > MAX_RF) break;
         out[m[1]!] = Number(m[2]);
       }
-      if (Object.keys(out).length > 1 && Object.keys(out).length === nts[1]!.split(',').length + 1) return out;
+      const factors = Object.values(out).filter((f) => typeof f === 'number');
+      // A data centre may hold no replica, but some must, or every write fails.
+      if (factors.length === nts[1]!.split(',').length && factors.some((f) => f > 0)) return out;
     }
     ctx.addIssue({ code: 'custom', message: 'bad replication' });
     return z.NEVER;
   })
-  .describe('SimpleStrategy:<rf> or NetworkTopologyStrategy:<dc>=<rf>[,<dc>=<rf>...]');
+  .describe(`SimpleStrategy:<rf 1-${MAX_RF}> or NetworkTopologyStrategy:<dc>=<rf 0-${MAX_RF}>[,<dc>=<rf>...]`);
 
 export const storeEnv = {
   CASSANDRA_CONTACT_POINTS: env.hostPorts('127.0.0.1:9042'),
@@ -39,13 +45,13 @@ export const storeEnv = {
   /** Write statements in flight per process, across all callers, so concurrent batches cannot flood the coordinator. */
   STORE_WRITE_CONCURRENCY: env.int(64, { min: 1, max: 2048 }),
   /** Driver timeout for each history/message read query. */
-  STORE_READ_TIMEOUT_MS: env.int(2000, { min: 100, max: 60_000 }),
+  STORE_READ_TIMEOUT_MS: env.duration(2000, { min: 100, max: 60_000 }),
   /** Most (channel, bucket) partitions remembered as empty, per process (about 100 bytes each). */
   STORE_EMPTY_BUCKET_CACHE_SIZE: env.int(100_000, { min: 0, max: 10_000_000 }),
   /** How long an empty partition is trusted: bounds how long another process's backfill stays unseen. */
-  STORE_EMPTY_BUCKET_TTL_MS: env.int(600_000, { min: 1000, max: 86_400_000 }),
+  STORE_EMPTY_BUCKET_TTL_MS: env.duration(600_000, { min: 1000, max: 86_400_000 }),
   /** Longest an HTTP history request may take before it is answered 503 with Retry-After. */
-  STORE_API_DEADLINE_MS: env.int(5000, { min: 100, max: 60_000 }),
+  STORE_API_DEADLINE_MS: env.duration(5000, { min: 100, max: 60_000 }),
 };
 
 export type StoreConfig = ReturnType<typeof loadStoreConfig>;

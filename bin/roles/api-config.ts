@@ -7,7 +7,7 @@ export const apiEnv = {
   ...kafkaEnv,
   ...storeEnv,
   API_HOST: env.string('127.0.0.1'),
-  API_PORT: env.int(8082, { min: 0, max: 65_535 }),
+  API_PORT: env.port(8082),
   /** History needs a guildcast token (the edge's) and serves only its guilds; off only for trusted networks. */
   API_REQUIRE_TOKEN: env.bool(true),
   EDGE_TOKEN_SECRET: edgeEnv.EDGE_TOKEN_SECRET,
@@ -21,7 +21,7 @@ export const apiEnv = {
   /** An HTTP ingest token handed to the console so it can send messages. Development only. */
   CONSOLE_INGEST_TOKEN: env.optionalString(),
   FANOUT_GROUP_ID: env.string('guildcast-fanout'),
-  API_SHUTDOWN_TIMEOUT_MS: env.int(15_000, { min: 1_000, max: 600_000 }),
+  API_SHUTDOWN_TIMEOUT_MS: env.duration(15_000, { min: 1_000, max: 600_000 }),
 };
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;

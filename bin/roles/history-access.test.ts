@@ -1,30 +1,54 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createTokenSigner } from '../../gateway-proxy/index.ts';
-import type { MessageStore } from '../../store/index.ts';
+import { StoreUnavailableError, type HistoryQuery, type MessageStore, type StoredMessage } from '../../store/index.ts';
 import { historyAccess } from './history-access.ts';
 
 const guildA = '81384788765712384';
 const guildB = '175928847299117063';
 const channelA = '81384788765712385';
 const channelB = '175928847299117064';
+/** Never written to: to the store it is the same as a channel that does not exist. */
+const nowhere = '175928847299117999';
+const idsA = ['81384788765712400', '81384788765712401', '81384788765712402'];
+const idsB = ['175928847299117100', '175928847299117101', '175928847299117102'];
 
-/** An in-memory store: one message in each guild's channel. */
-const store = {
-  async history(channelId: unknown) {
-    return [{ id: String(BigInt(String(channelId)) + 10n), channel_id: String(channelId), guild_id: String(channelId) === channelA ? guildA : guildB, content: 'hi' }];
-  },
-  async getMessage(channelId: unknown, messageId: unknown) {
-    return { id: String(messageId), channel_id: String(channelId), guild_id: String(channelId) === channelA ? guildA : guildB, content: 'hi' };
-  },
-} as unknown as Pick<MessageStore, 'history' | 'getMessage'>;
+/** The store's read side in memory, with its page semantics: newest first, before/after/limit. */
+function memoryStore(rows: Record<string, { id: string; guild_id?: string }[]>) {
+  const store = {
+    /** Makes the reads this matches fail as an unreachable database does. */
+    failing: (_query: HistoryQuery) => false as boolean,
+    async history(channelId: unknown, query: HistoryQuery = {}): Promise<readonly StoredMessage[]> {
+      if (store.failing(query)) throw new StoreUnavailableError('down');
+      const all = [...(rows[String(channelId)] ?? [])].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+      const page = all.filter((m) => (query.before === undefined || BigInt(m.id) < query.before) && (query.after === undefined || BigInt(m.id) > query.after));
+      return page.slice(0, query.limit ?? 50).map((m) => ({ ...m, channel_id: String(channelId), content: 'hi' }) as unknown as StoredMessage);
+    },
+    async getMessage(channelId: unknown, messageId: unknown): Promise<StoredMessage | undefined> {
+      const m = rows[String(channelId)]?.find((r) => r.id === String(messageId));
+      return m && ({ ...m, channel_id: String(channelId), content: 'hi' } as unknown as StoredMessage);
+    },
+  };
+  return store satisfies Pick<MessageStore, 'history' | 'getMessage'>;
+}
 
 async function api() {
   const tokens = createTokenSigner('test-secret');
+  const store = memoryStore({
+    [channelA]: idsA.map((id) => ({ id, guild_id: guildA })),
+    [channelB]: idsB.map((id) => ({ id, guild_id: guildB })),
+  });
   const app = Fastify();
   await app.register(historyAccess, { tokens, store, prefix: '/api/v10' });
   const only = (guilds: '*' | string[]) => tokens.mint({ subject: 'reader', guilds, ttlSeconds: 60 });
-  return { app, only };
+  return { app, only, store };
+}
+
+/** Everything a client can see of an answer but the clock. */
+async function seen(app: Awaited<ReturnType<typeof api>>['app'], url: string, token: string, method: 'GET' | 'HEAD' = 'GET') {
+  const res = await app.inject({ method, url: `/api/v10${url}`, headers: { authorization: `Bot ${token}` } });
+  const { date: _date, ...headers } = res.headers;
+  return { status: res.statusCode, headers, body: res.body };
 }
 
 describe('history behind guildcast tokens', () => {
@@ -37,22 +61,65 @@ describe('history behind guildcast tokens', () => {
     expect(res.json()).toEqual({ message: '401: Unauthorized', code: 0 });
   });
 
-  it("serves the token's guilds and refuses the others with Missing Access", async () => {
+  it("serves the token's guilds: pages, past-the-end pages, one message, an unknown message", async () => {
     const { app, only } = await api();
     const token = await only([guildA]);
-    const mine = await app.inject({ url: `/api/v10/channels/${channelA}/messages`, headers: { authorization: `Bot ${token}` } });
-    expect(mine.statusCode).toBe(200);
-    expect(mine.json()[0].guild_id).toBe(guildA);
-    const theirs = await app.inject({ url: `/api/v10/channels/${channelB}/messages`, headers: { authorization: `Bot ${token}` } });
-    expect(theirs.statusCode).toBe(403);
-    expect(theirs.json()).toEqual({ message: 'Missing Access', code: 50001 });
-    const one = await app.inject({ url: `/api/v10/channels/${channelB}/messages/${channelB}1`, headers: { authorization: token } });
-    expect(one.statusCode).toBe(403);
+    const mine = await seen(app, `/channels/${channelA}/messages`, token);
+    expect(mine.status).toBe(200);
+    expect(JSON.parse(mine.body).map((m: { id: string }) => m.id)).toEqual([...idsA].reverse());
+    // A client paging back to the start of its own channel gets the empty page it expects.
+    const end = await seen(app, `/channels/${channelA}/messages?before=${idsA[0]}`, token);
+    expect([end.status, end.body]).toEqual([200, '[]']);
+    const one = await seen(app, `/channels/${channelA}/messages/${idsA[1]}`, token);
+    expect([one.status, JSON.parse(one.body).id]).toEqual([200, idsA[1]]);
+    const missing = await seen(app, `/channels/${channelA}/messages/${idsA[0]}9`, token);
+    expect([missing.status, JSON.parse(missing.body)]).toEqual([404, { message: 'Unknown Message', code: 10008 }]);
   });
 
-  it('lets a "*" token read every guild', async () => {
+  it('answers a channel of another guild exactly as a channel that does not exist', async () => {
     const { app, only } = await api();
-    const res = await app.inject({ url: `/api/v10/channels/${channelB}/messages`, headers: { authorization: `Bot ${await only('*')}` } });
-    expect(res.statusCode).toBe(200);
+    const token = await only([guildA]);
+    const absent = await seen(app, `/channels/${nowhere}/messages`, token);
+    expect([absent.status, JSON.parse(absent.body)]).toEqual([404, { message: 'Unknown Channel', code: 10003 }]);
+    for (const url of [
+      `/channels/${channelB}/messages`,
+      // An empty page of another guild's channel must not read as "exists, nothing here".
+      `/channels/${channelB}/messages?after=${idsB[2]}`,
+      `/channels/${channelB}/messages?limit=1&before=${idsB[0]}`,
+      `/channels/${nowhere}/messages?before=${idsB[0]}`,
+    ])
+      expect(await seen(app, url, token), url).toEqual(absent);
+    expect(await seen(app, `/channels/${channelB}/messages`, token, 'HEAD')).toEqual(await seen(app, `/channels/${nowhere}/messages`, token, 'HEAD'));
+  });
+
+  it("answers another guild's message, present or not, exactly as a message of a channel that does not exist", async () => {
+    const { app, only } = await api();
+    const token = await only([guildA]);
+    const absent = await seen(app, `/channels/${nowhere}/messages/${idsB[1]}`, token);
+    expect(absent.status).toBe(404);
+    expect(await seen(app, `/channels/${channelB}/messages/${idsB[1]}`, token)).toEqual(absent);
+    expect(await seen(app, `/channels/${channelB}/messages/${idsB[1]}9`, token)).toEqual(absent);
+    expect(await seen(app, `/channels/${nowhere}/messages`, token)).toEqual(absent);
+  });
+
+  it('lets a "*" token read every guild and tells it what does not exist, as before', async () => {
+    const { app, only } = await api();
+    const all = await only('*');
+    const theirs = await seen(app, `/channels/${channelB}/messages`, all);
+    expect([theirs.status, JSON.parse(theirs.body).length]).toEqual([200, 3]);
+    const absent = await seen(app, `/channels/${nowhere}/messages`, all);
+    expect([absent.status, absent.body]).toEqual([200, '[]']);
+    const missing = await seen(app, `/channels/${channelB}/messages/${idsB[0]}9`, all);
+    expect([missing.status, JSON.parse(missing.body)]).toEqual([404, { message: 'Unknown Message', code: 10008 }]);
+  });
+
+  it('answers 503 with Retry-After when the store cannot say whose channel it is', async () => {
+    const { app, only, store } = await api();
+    const token = await only([guildA]);
+    // The page itself is read; only the look-up of the channel's newest message fails.
+    store.failing = (query) => query.after === undefined;
+    const res = await seen(app, `/channels/${channelA}/messages?after=${idsA[2]}`, token);
+    expect([res.status, JSON.parse(res.body).code, res.headers['retry-after']]).toEqual([503, 0, '1']);
+    expect(await seen(app, `/channels/${channelB}/messages?after=${idsB[2]}`, token)).toEqual(res);
   });
 });

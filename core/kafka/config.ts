@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { env, loadEnv } from '../config.ts';
 
 export const kafkaEnv = {
@@ -6,7 +7,12 @@ export const kafkaEnv = {
   /** Partitions of the event topics; guild ordering holds only while this stays fixed (see docs/operations.md). */
   KAFKA_EVENT_PARTITIONS: env.int(12, { min: 1, max: 10_000 }),
   KAFKA_RETENTION_HOURS: env.int(72, { min: 1, max: 24 * 365 }),
-  KAFKA_TOPIC_PREFIX: env.string('guildcast'),
+  /** Starts every topic name, so only the characters Kafka allows in one, and room for the longest suffix within its 249. */
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,200}$/)
+    .default('guildcast')
+    .describe('1 to 200 of a-z, A-Z, 0-9, ".", "_", "-"'),
 };
 
 export type KafkaConfig = ReturnType<typeof loadKafkaConfig>;

@@ -44,7 +44,7 @@ export interface HostOptions {
  * prints the message naming the variable and exits 2, without a stack trace.
  */
 export async function host(options: HostOptions): Promise<{ app: FastifyInstance; baseUrl: string; stop(): Promise<void> }> {
-  const logger = createLogger(options.name);
+  const logger = loadOrExit(() => createLogger(options.name));
   const registry = createRegistry(options.name);
   let roles: RunningRole[] = [];
   let baseUrl = '';
