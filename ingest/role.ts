@@ -14,6 +14,7 @@ import { traceIdSource } from './envelope.ts';
 import { createDispatchHandler } from './gateway.ts';
 import { httpIngestPlugin } from './http.ts';
 import { createKafka } from '../core/kafka/client.ts';
+import { retryWithBackoff } from '../core/retry/backoff.ts';
 import { createIngestMetrics, type IngestMetrics } from './metrics.ts';
 import { BatchingPublisher } from './publisher.ts';
 import { ShardSessions } from './sessions.ts';
@@ -90,6 +91,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
 
   let shards: GatewayShards | undefined;
   let shardsConnected: Promise<void> = Promise.resolve();
+  const connecting = new AbortController();
   if (config.DISCORD_TOKEN) {
     const loaded = await checkpoints.load();
     sessions.load(loaded.values());
@@ -119,7 +121,14 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     onShed = () => gateway.requestResume();
     publisher.on('full', () => void gateway.setPaused(true).catch((err) => logger.error({ err }, 'could not pause shards')));
     publisher.on('drained', () => void gateway.setPaused(false).catch((err) => logger.error({ err }, 'could not resume shards')));
-    shardsConnected = gateway.start();
+    // The gateway may not answer yet (every role started at once, a Discord or network blip): keep
+    // trying, spread out, and stay unready meanwhile; a manager connect starts over from scratch.
+    shardsConnected = retryWithBackoff(() => gateway.start(), {
+      minMs: config.INGEST_CONNECT_RETRY_MIN_MS,
+      maxMs: config.INGEST_CONNECT_RETRY_MAX_MS,
+      signal: connecting.signal,
+      onRetry: (err, attempt, retryInMs) => logger.warn({ err, attempt, retryInMs }, 'gateway connect failed; retrying'),
+    });
   }
 
   let http: FastifyInstance | undefined;
@@ -152,6 +161,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     bufferSize: () => publisher.size,
     close: () =>
       (closing ??= (async () => {
+        connecting.abort(new Error('ingest is closing'));
         await http?.close();
         await shards?.close();
         await publisher.close(config.INGEST_SHUTDOWN_FLUSH_MS);
@@ -172,7 +182,8 @@ export async function startIngestRole(config: IngestConfig, context: HostContext
       connected = true;
       context.logger.info({ component: 'ingest' }, 'ingest ready');
     },
-    (err) => context.logger.error({ err, component: 'ingest' }, 'shards failed to connect'),
+    // Start-up retries until it connects, so this is only a close that came first.
+    (err) => context.logger.info({ reason: (err as Error).message, component: 'ingest' }, 'stopped before the shards connected'),
   );
   return {
     name: 'ingest',
