@@ -33,6 +33,8 @@ export interface IngestDeps {
 export interface IngestRole {
   /** Resolves once the shards connected and HTTP ingest listens. */
   ready(): Promise<void>;
+  /** Shards not READY at this moment (none without DISCORD_TOKEN): readiness is "working now". */
+  shardsNotReady(): Promise<number[]>;
   /** Stops the shards (resumably), flushes, writes the final checkpoints. */
   close(): Promise<void>;
   readonly metrics: IngestMetrics;
@@ -155,6 +157,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
   let closing: Promise<void> | undefined;
   return {
     ready: () => shardsConnected,
+    shardsNotReady: async () => (shards ? shards.shardsNotReady() : []),
     metrics,
     httpAddress,
     sink,
@@ -192,6 +195,8 @@ export async function startIngestRole(config: IngestConfig, context: HostContext
         name: 'gateway shards connected',
         check: async () => {
           if (!connected) throw new Error('shards are still connecting');
+          const down = await role.shardsNotReady();
+          if (down.length > 0) throw new Error(`shards not connected now: ${down.join(', ')}`);
         },
       },
       {

@@ -42,6 +42,8 @@ export class GatewayShards {
   private resumeNeeded = false;
   private transition: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Each shard's state now, for readiness: a shard that connected once may have dropped since. */
+  private readonly statuses = new Map<number, WebSocketShardStatus>();
 
   constructor(private readonly options: GatewayShardsOptions) {
     const { token, apiBase, intents, shardCount, shardIds, sharding, shardsPerWorker, sessions, logger, metrics } = options;
@@ -58,7 +60,10 @@ export class GatewayShards {
         buildStrategy: (manager: WebSocketManager): IShardingStrategy => new WorkerShardingStrategy(manager, { shardsPerWorker }),
       }),
     });
-    const status = (shardId: number, value: WebSocketShardStatus) => metrics.shardStatus.set({ shard: String(shardId) }, value);
+    const status = (shardId: number, value: WebSocketShardStatus) => {
+      this.statuses.set(shardId, value);
+      metrics.shardStatus.set({ shard: String(shardId) }, value);
+    };
     this.manager.on(WebSocketShardEvents.Dispatch, (payload, shardId) => options.onDispatch(payload, shardId));
     this.manager.on(WebSocketShardEvents.Hello, (shardId) => status(shardId, WebSocketShardStatus.Connecting));
     this.manager.on(WebSocketShardEvents.Ready, (_data, shardId) => status(shardId, WebSocketShardStatus.Ready));
@@ -90,6 +95,12 @@ export class GatewayShards {
     if (this.resumeNeeded) return;
     this.resumeNeeded = true;
     void this.enqueue(() => this.reconcile()).catch((err) => this.options.logger.error({ err }, 'could not resume shards'));
+  }
+
+  /** Shards that are not READY at this moment (all of them before the first connect). */
+  async shardsNotReady(): Promise<number[]> {
+    const ids = [...(await this.manager.getShardIds())];
+    return ids.filter((id) => this.statuses.get(id) !== WebSocketShardStatus.Ready);
   }
 
   get isPaused(): boolean {

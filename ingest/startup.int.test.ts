@@ -61,5 +61,12 @@ describe('ingest started before the Discord gateway answers', () => {
     }, 120_000).catch(failIn('dispatches missing'));
     await events.stop();
     expect(expected.size).toBe(200);
+
+    // Ready means working now, not "connected once": with the gateway gone, ingest turns unready.
+    await sim.close();
+    sim = undefined;
+    await eventually('ingest unready once its shards dropped', async () => ((await readyz()) === 503 ? true : undefined), 120_000).catch(failIn('still ready'));
+    const body = (await (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).json()) as { checks: { name: string; ok: boolean; reason?: string }[] };
+    expect(body.checks.find((c) => c.name === 'gateway shards connected')).toMatchObject({ ok: false });
   });
 });
