@@ -10,12 +10,12 @@ import { FixedWindow, type KeyedWindows } from './rate-limit.ts';
 import { controlFrame, frameBody, type SequencedFrame } from './serialize.ts';
 import type { Session, FrameSink } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
-import { TokenError, type TokenSigner } from './tokens.ts';
+import { grantCovers, TokenError, type TokenSigner } from './tokens.ts';
 import type { FrameWriter } from './writer.ts';
 
 /** What every connection of one edge process shares. */
 export interface GatewayContext {
-  readonly limits: FrameLimits & { commandsPerMinute: number; heartbeatIntervalMs: number };
+  readonly limits: FrameLimits & { commandsPerMinute: number; heartbeatIntervalMs: number; identifyTimeoutMs: number };
   /** This process's websocket URL: READY's resume_gateway_url. */
   readonly publicUrl: () => string;
   readonly tokens: TokenSigner;
@@ -25,6 +25,8 @@ export interface GatewayContext {
   readonly identifies: KeyedWindows;
   readonly metrics: EdgeMetrics;
   readonly logger: Logger;
+  /** A connection got a session (IDENTIFY or RESUME succeeded): it is no longer an eviction candidate. */
+  readonly authenticated: (connection: GatewayConnection) => void;
 }
 
 const HEARTBEAT_ACK = controlFrame(Op.HeartbeatAck, null);
@@ -44,6 +46,8 @@ export class GatewayConnection implements FrameSink {
   /** Zombie detection: connections that stop heartbeating are closed by the gateway's sweep. */
   lastHeartbeatAt = Date.now();
   private readonly commands: FixedWindow;
+  /** Closes 4003 unless a session is attached in time: heartbeating alone does not keep a connection. */
+  private identifyDeadline: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -55,6 +59,19 @@ export class GatewayConnection implements FrameSink {
     ws.on('message', (data: Buffer) => this.onMessage(data));
     ws.on('error', (err) => ctx.logger.debug({ err, address }, 'websocket error'));
     this.writer.push(controlFrame(Op.Hello, { heartbeat_interval: ctx.limits.heartbeatIntervalMs }));
+    this.armIdentifyDeadline();
+  }
+
+  get authenticated(): boolean {
+    return this.state === 'ready';
+  }
+
+  private armIdentifyDeadline(): void {
+    clearTimeout(this.identifyDeadline);
+    this.identifyDeadline = setTimeout(() => {
+      if (this.state !== 'ready') this.close(CloseCode.NotAuthenticated, `no IDENTIFY within ${this.ctx.limits.identifyTimeoutMs} ms`);
+    }, this.ctx.limits.identifyTimeoutMs);
+    this.identifyDeadline.unref();
   }
 
   get sessionId(): string | undefined {
@@ -74,6 +91,7 @@ export class GatewayConnection implements FrameSink {
   close(code: CloseCode, detail?: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearTimeout(this.identifyDeadline);
     this.ctx.metrics.closes.inc({ code });
     if (code !== CloseCode.UnknownError && code !== CloseCode.SessionTimedOut)
       this.ctx.logger.debug({ address: this.address, code, detail, session: this.session?.id }, 'closing connection');
@@ -84,6 +102,7 @@ export class GatewayConnection implements FrameSink {
   /** The socket is gone (either side closed it, or it broke). */
   closed(): void {
     this.state = 'closed';
+    clearTimeout(this.identifyDeadline);
     this.writer.stop();
     this.releaseSession();
   }
@@ -173,7 +192,11 @@ export class GatewayConnection implements FrameSink {
         user_settings: {},
       }),
     );
-    for (const id of guildIds) session.dispatch(ctx.guilds.createFrame(id));
+    // Only guilds this node has seen: an unknown one stays unavailable (READY) until its real GUILD_CREATE.
+    for (const id of guildIds) {
+      const guild = ctx.guilds.createFrame(id);
+      if (guild) session.dispatch(guild);
+    }
     ctx.metrics.identifies.inc();
   }
 
@@ -182,7 +205,13 @@ export class GatewayConnection implements FrameSink {
     const grant = await this.authenticate(command.token);
     if (!grant || this.state !== 'authenticating') return;
     const session = ctx.sessions.get(command.sessionId);
-    if (!session || session.invalidated || session.grant.subject !== grant.subject) return this.invalidSession();
+    if (!session || session.invalidated) return this.invalidSession();
+    // A session id is not a credential: the token must be the session's identity with at least its
+    // grant, else a narrow token could take over a wider session (shard and intents stay the session's).
+    if (session.grant.subject !== grant.subject || !grantCovers(grant, session.grant)) {
+      ctx.metrics.resumes.inc({ result: 'failed' });
+      return this.close(CloseCode.AuthenticationFailed, 'token does not carry the grant of the session it resumes');
+    }
     if (command.seq > session.sequence) {
       ctx.metrics.resumes.inc({ result: 'failed' });
       return this.close(CloseCode.InvalidSeq, `seq ${command.seq} is beyond ${session.sequence}`);
@@ -200,6 +229,8 @@ export class GatewayConnection implements FrameSink {
     this.ctx.metrics.resumes.inc({ result: 'failed' });
     this.state = 'connected';
     this.writer.push(INVALID_SESSION);
+    // It may IDENTIFY on this connection now, within a fresh deadline.
+    this.armIdentifyDeadline();
   }
 
   private attach(session: Session): void {
@@ -209,5 +240,7 @@ export class GatewayConnection implements FrameSink {
     this.ctx.sessions.attached(session);
     this.session = session;
     this.state = 'ready';
+    clearTimeout(this.identifyDeadline);
+    this.ctx.authenticated(this);
   }
 }

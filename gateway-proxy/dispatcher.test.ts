@@ -60,6 +60,24 @@ describe('Dispatcher', () => {
   });
 });
 
+describe('Dispatcher and the upstream connection\'s own events', () => {
+  it('drops READY, RESUMED and the other events of ingest\'s own connection, already on the topic, for every session', () => {
+    const dispatcher = new Dispatcher();
+    const any = session('*', [0, 1], 0xffffff);
+    const listed = session([guild(1n)], [0, 1], 0xffffff);
+    for (const x of [any, listed]) dispatcher.add(x.s);
+    const leaks = [
+      event(undefined, 'READY', { session_id: 'bot-session', resume_gateway_url: 'wss://gateway.discord.gg' }),
+      event(undefined, 'RESUMED', null),
+      event(undefined, 'RATE_LIMITED', { opcode: 8, retry_after: 1 }),
+      event(guild(1n), 'VOICE_SERVER_UPDATE', { token: 'voice-secret', guild_id: guild(1n), endpoint: 'x' }),
+    ];
+    const delivered = leaks.map((e) => dispatcher.dispatch(prepareEvent(e)));
+    expect({ delivered, any: any.got.length, listed: listed.got.length }).toEqual({ delivered: [0, 0, 0, 0], any: 0, listed: 0 });
+    expect(dispatcher.dispatch(prepareEvent(event(undefined, 'USER_UPDATE', {})))).toBe(1); // other guild-less events still flow
+  });
+});
+
 describe('Session', () => {
   it('keeps dispatching into the replay buffer while detached and replays the gap on resume', () => {
     const { s, got } = session('*');

@@ -1,3 +1,4 @@
+import { isConnectionDispatch } from '../core/events/connection-events.ts';
 import { shardFor } from '../core/events/partition.ts';
 import type { PreparedEvent } from './serialize.ts';
 import type { Session } from './session.ts';
@@ -44,6 +45,9 @@ export class Dispatcher {
 
   /** Delivers the event to every session that may see it; returns how many did. */
   dispatch(event: PreparedEvent): number {
+    // Ingest no longer publishes these, but records written before it stopped are still on the
+    // topic: the bot's own session must never reach a client (it would adopt it and fail to resume).
+    if (isConnectionDispatch(event.type)) return 0;
     let delivered = 0;
     if (event.guildId !== undefined) {
       for (const session of this.byGuild.get(event.guildId) ?? NONE) delivered += deliver(session, event);

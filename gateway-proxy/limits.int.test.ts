@@ -3,7 +3,16 @@ import type { Socket } from 'node:net';
 import { eventually, testKafka } from '../test/support.ts';
 import { DLQ_HEADERS } from '../core/kafka/dead-letter.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
-import { guildOnShard, messageEvent, metricValue, RawClient, startTestEdge, tokens, type TestEdge } from './edge.test-support.ts';
+import { REST } from '@discordjs/rest';
+import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
+import { GatewayIntentBits, type GatewayDispatchPayload } from 'discord-api-types/v10';
+import { WebSocket } from 'ws';
+import { serializeEnvelope } from '../core/events/envelope.ts';
+import { guildPartitioner } from '../core/events/partition.ts';
+import { uniqueName } from '../test/support.ts';
+import { freePort, type RoleProcess } from '../test/child.ts';
+import { guildOnShard, messageEvent, metricValue, RawClient, startTestEdge, TEST_SECRET, tokens, type TestEdge } from './edge.test-support.ts';
+import { IdleSocket, metricFrom, probe, settle, startEdgeProcess } from './flood.test-support.ts';
 
 /**
  * Hostile and broken clients each get Discord's close code, while a well-behaved client on the same
@@ -81,6 +90,38 @@ describe('edge limits and bad input', () => {
     await eventually('INVALID_SESSION', () => unknown.frames.find((f) => f.op === 9));
     expect(unknown.frames.find((f) => f.op === 9)!.d).toBe(false);
     await produceMessages(10);
+    await expectGoodClientComplete();
+  });
+
+  it('closes a RESUME whose token is narrower than the session with 4004, and it receives nothing of the session', async () => {
+    // Same subject on purpose: before, RESUME compared only subjects (and every minted token shared one).
+    const subject = '444444444444444444';
+    const wideToken = await tokens.mint({ subject, guilds: '*', ttlSeconds: 600 });
+    const narrowToken = await tokens.mint({ subject, guilds: [guild], ttlSeconds: 600 });
+    const otherGuild = guildOnShard(0, 1, 51);
+    const wide = await client();
+    wide.identify(wideToken);
+    const ready = await wide.ready();
+    await produceMessages(5);
+    await edge.produce(Array.from({ length: 5 }, (_, n) => messageEvent(otherGuild, n)));
+    await eventually('the wide session to see both guilds', () => (wide.dispatches('MESSAGE_CREATE').length >= 10 ? true : undefined));
+
+    const narrow = await client();
+    narrow.send({ op: 6, d: { token: narrowToken, session_id: ready.d.session_id, seq: 0 } });
+    await eventually('the RESUME to be answered', () => narrow.closeCode ?? narrow.dispatches('RESUMED')[0]);
+    const code = narrow.closeCode;
+    const leaked = narrow.dispatches();
+    expect({ code, leaked: leaked.length, otherGuild: leaked.filter((f) => f.d?.guild_id === otherGuild).length }).toEqual({ code: 4004, leaked: 0, otherGuild: 0 });
+
+    // The session is untouched: its own client keeps it and keeps receiving.
+    await produceMessages(5);
+    await eventually('the wide session to keep receiving', () => (wide.dispatches('MESSAGE_CREATE').length >= 15 ? true : undefined));
+    expect(wide.closeCode).toBeUndefined();
+    // A token with the same grant still resumes it.
+    wide.close();
+    const again = await client();
+    again.send({ op: 6, d: { token: wideToken, session_id: ready.d.session_id, seq: wide.lastSeq() } });
+    await eventually('RESUMED', () => again.dispatches('RESUMED')[0]);
     await expectGoodClientComplete();
   });
 
@@ -174,7 +215,7 @@ describe('edge flood limits and zombies', () => {
     return c;
   };
 
-  it('rate-limits IDENTIFY floods and connection floods per address with 4008, and closes zombies with 4009', async () => {
+  it('rate-limits IDENTIFY floods with 4008, refuses connection floods per address at accept, and closes zombies with 4009', async () => {
     const token = await tokens.mint({ subject: 'flood', guilds: [guild], ttlSeconds: 600 });
     const good = await client();
     good.identify(token);
@@ -185,8 +226,11 @@ describe('edge flood limits and zombies', () => {
     expect(await flooders[1]!.closed()).toBe(4008); // the 3rd IDENTIFY within 5 s from this address
 
     const extras = [await client(), await client()]; // good + flooders[0] + these = 4 open: one more is too many
-    const tooMany = await client();
-    expect(await tooMany.closed()).toBe(4008);
+    // Counted at accept, before any upgrade: the fifth connection is dropped before it costs more than a socket.
+    const tooMany = new RawClient(edge.edge.gatewayUrl);
+    clients.push(tooMany);
+    await expect(tooMany.opened).rejects.toThrow();
+    expect(await metricValue(edge.registry, 'guildcast_edge_connections_refused_total', { reason: 'per_address' })).toBe(1);
     expect(extras.map((c) => c.closeCode)).toEqual([undefined, undefined]);
 
     for (const c of [flooders[0]!, ...extras]) c.close();
@@ -200,4 +244,181 @@ describe('edge flood limits and zombies', () => {
     expect(good.dispatches('MESSAGE_CREATE').map((f) => f.d.n)).toEqual(Array.from({ length: 30 }, (_, n) => n));
     expect(good.closeCode).toBeUndefined();
   });
+});
+
+/**
+ * Connection exhaustion, against the edge as its own process with a small file-descriptor limit
+ * (ulimit -n 320) and small caps: idle raw sockets, half-sent requests and websockets that only
+ * heartbeat, from one address and from many. A good @discordjs/ws client keeps receiving through
+ * all of it, a new one logs in during the flood, and /readyz keeps answering.
+ */
+describe('edge under a connection flood', () => {
+  const CAP = 200;
+  const PER_ADDRESS = 50;
+  const RESERVED = 20;
+  let edge: RoleProcess;
+  let port: number;
+  const guild = guildOnShard(0, 1, 70);
+  const prefix = uniqueName('edgeflood');
+  const producer = testKafka().producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+  const managers: WebSocketManager[] = [];
+  const sockets: IdleSocket[] = [];
+  const websockets: WebSocket[] = [];
+  let produced = 0;
+  let pump: NodeJS.Timeout | undefined;
+  let pumping: Promise<unknown> = Promise.resolve();
+
+  const metrics = async () => (await probe(port, '/metrics')).body;
+  const produce = async (count: number) => {
+    const from = produced;
+    produced += count;
+    await producer.send({
+      topic: `${prefix}.deliveries`,
+      acks: -1,
+      messages: Array.from({ length: count }, (_, i) => ({
+        key: guild,
+        value: serializeEnvelope(messageEvent(guild, from + i)),
+        headers: { [SOURCE_OFFSET_HEADER]: String(from + i) },
+      })),
+    });
+  };
+  const login = async () => {
+    const token = await tokens.mint({ subject: '555555555555555555', guilds: [guild], ttlSeconds: 600 });
+    const sessions = new Map<number, SessionInfo | null>();
+    const manager = new WebSocketManager({
+      token,
+      rest: new REST({ api: `http://127.0.0.1:${port}/api` }).setToken(token),
+      intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
+      shardCount: 1,
+      buildIdentifyThrottler: () => ({ waitForIdentify: async () => {} }),
+      // Each client its own session store: the library's default one is shared by the process.
+      retrieveSessionInfo: (id) => sessions.get(id) ?? null,
+      updateSessionInfo: (id, info) => void sessions.set(id, info),
+    });
+    managers.push(manager);
+    const received: GatewayDispatchPayload[] = [];
+    let ready = false;
+    manager.on(WebSocketShardEvents.Dispatch, (payload) => void received.push(payload));
+    manager.on(WebSocketShardEvents.Ready, () => void (ready = true));
+    const closes: number[] = [];
+    manager.on(WebSocketShardEvents.Closed, (code) => void closes.push(code));
+    await manager.connect();
+    await eventually('READY', () => (ready ? true : undefined), 30_000);
+    return { closes, messages: () => received.filter((p) => p.t === 'MESSAGE_CREATE').map((p) => (p.d as unknown as { n: number }).n) };
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    edge = startEdgeProcess(
+      {
+        KAFKA_TOPIC_PREFIX: prefix,
+        KAFKA_EVENT_PARTITIONS: '4',
+        EDGE_PORT: String(port),
+        EDGE_HOST: '127.0.0.1',
+        EDGE_NODE_ID: prefix,
+        EDGE_TOKEN_SECRET: TEST_SECRET,
+        EDGE_DRAIN_GRACE_MS: '500',
+        EDGE_IDENTIFIES_PER_5S: '1000',
+        EDGE_HEARTBEAT_INTERVAL_MS: '5000',
+        EDGE_CONNECTIONS_PER_IP: String(PER_ADDRESS),
+        EDGE_MAX_CONNECTIONS: String(CAP),
+        EDGE_RESERVED_CONNECTIONS: String(RESERVED),
+        EDGE_HANDSHAKE_TIMEOUT_MS: '3000',
+        EDGE_IDENTIFY_TIMEOUT_MS: '3000',
+      },
+      320,
+    );
+    await eventually('the edge ready', async () => ((await probe(port, '/readyz')).status === 200 ? true : undefined), 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${edge.output().slice(-4000)}`);
+    });
+    await producer.connect();
+  });
+  afterAll(async () => {
+    clearInterval(pump);
+    await pumping.catch(() => {});
+    for (const s of sockets) s.destroy();
+    for (const ws of websockets) ws.terminate();
+    await Promise.allSettled(managers.map((m) => m.destroy()));
+    await producer.disconnect();
+    await edge?.kill();
+  });
+
+  it('refuses the excess at accept, closes idle connections at their deadlines, stays ready, and good clients miss nothing', async () => {
+    const good = await login();
+    pump = setInterval(() => void (pumping = pumping.then(() => produce(5))), 200);
+
+    // One address: 80 raw connections that send nothing; the per-address limit counts them at accept.
+    const fromOne = Array.from({ length: 80 }, () => new IdleSocket(port, '127.0.0.2'));
+    sockets.push(...fromOne);
+    await settle(() => fromOne.filter((s) => s.connected || s.closed).length, (n) => n === fromOne.length, 10_000);
+    const openFromOne = await settle(() => fromOne.filter((s) => s.open).length, (n) => n <= PER_ADDRESS, 5_000);
+    const refusedFromOne = metricFrom(await metrics(), 'guildcast_edge_connections_refused_total', { reason: 'per_address' });
+
+    // Many addresses: idle and half-sent requests, 280 in all with the first, against a cap of 200.
+    const fromMany = Array.from({ length: 160 }, (_, i) => new IdleSocket(port, `127.0.0.${3 + (i % 4)}`));
+    const halfSent = Array.from({ length: 40 }, (_, i) => new IdleSocket(port, `127.0.0.${7 + (i % 2)}`, 'GET /?v=10&encoding=json HTTP/1.1\r\nHost: edge\r\nUpgrade: websocket\r\n'));
+    const flood = [...fromOne, ...fromMany, ...halfSent];
+    sockets.push(...fromMany, ...halfSent);
+    await settle(() => flood.filter((s) => s.connected || s.closed).length, (n) => n === flood.length, 10_000);
+    const openInFlood = await settle(() => flood.filter((s) => s.open).length, (n) => n <= CAP, 5_000);
+
+    // Under the flood: health answers, and a new client logs in (idle sockets make room for it).
+    const readyz = await probe(port, '/readyz');
+    const during = await metrics();
+    const late = await login();
+
+    // The deadlines reap every idle and half-sent connection.
+    const stillOpen = await settle(() => flood.filter((s) => s.open).length, (n) => n === 0, 15_000);
+
+    // Websockets that heartbeat but never IDENTIFY are closed 4003 after EDGE_IDENTIFY_TIMEOUT_MS.
+    const codes: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/?v=10&encoding=json`, { localAddress: `127.0.0.${9 + (i % 2)}` });
+      websockets.push(ws);
+      ws.on('error', () => {});
+      ws.on('message', (data: Buffer) => {
+        const frame = JSON.parse(data.toString()) as { op: number };
+        if (frame.op === 10) setInterval(() => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ op: 1, d: null })), 300).unref();
+      });
+      ws.on('close', (code) => void codes.push(code));
+    }
+    await settle(() => codes.length, (n) => n === 60, 20_000);
+
+    clearInterval(pump);
+    await pumping;
+    const after = await probe(port, '/readyz');
+    await settle(() => good.messages().length, (n) => n >= produced, 30_000);
+    const lateMessages = late.messages();
+    const figures = {
+      openFromOneAtMostLimit: openFromOne <= PER_ADDRESS,
+      // All 80 arrive within the deadline on an idle machine (30 refused); on a loaded one a few may meet the deadline first.
+      refusedFromOne: refusedFromOne > 0,
+      openInFloodAtMostCap: openInFlood <= CAP,
+      shedAtCap: metricFrom(during, 'guildcast_edge_connections_refused_total', { reason: 'capacity' }) + metricFrom(during, 'guildcast_edge_connections_dropped_total', { reason: 'evicted_idle' }) > 0,
+      tcpGaugeAtMostCap: metricFrom(during, 'guildcast_edge_tcp_connections') <= CAP && metricFrom(during, 'guildcast_edge_tcp_connections') > 0,
+      readyzDuringFlood: readyz.status,
+      stillOpenAfterDeadlines: stillOpen,
+      identifyTimeouts: codes.filter((c) => c === 4003).length,
+      readyzAfter: after.status,
+      goodMissed: produced - good.messages().length,
+      goodInOrder: good.messages().every((n, i) => n === i),
+      goodDisconnects: [...good.closes, ...late.closes],
+      lateGotStream: lateMessages.length > 0 && lateMessages.every((n, i) => i === 0 || n === lateMessages[i - 1]! + 1) && lateMessages.at(-1) === produced - 1,
+    };
+    expect(figures).toEqual({
+      openFromOneAtMostLimit: true,
+      refusedFromOne: true,
+      openInFloodAtMostCap: true,
+      shedAtCap: true,
+      tcpGaugeAtMostCap: true,
+      readyzDuringFlood: 200,
+      stillOpenAfterDeadlines: 0,
+      identifyTimeouts: 60,
+      readyzAfter: 200,
+      goodMissed: 0,
+      goodInOrder: true,
+      goodDisconnects: [],
+      lateGotStream: true,
+    });
+  }, 180_000);
 });

@@ -4,7 +4,7 @@ import { loadEnv } from '../core/config.ts';
 import { edgeEnv, tokenSecret } from './config.ts';
 import { createTokenSigner, parseDuration } from './tokens.ts';
 
-const USAGE = 'usage: mint-token --guilds <id,id,...|*> [--ttl 24h] [--sub <name>]';
+const USAGE = 'usage: mint-token --guilds <id,id,...|*> [--ttl 24h] [--sub <name>] (without --sub: a random subject)';
 
 /**
  * Mints a guildcast access token for local use (`guildcast token`, or
@@ -13,7 +13,7 @@ const USAGE = 'usage: mint-token --guilds <id,id,...|*> [--ttl 24h] [--sub <name
 export async function mintTokenCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const { values } = parseArgs({
     args: argv,
-    options: { guilds: { type: 'string' }, ttl: { type: 'string', default: '24h' }, sub: { type: 'string', default: 'local-user' } },
+    options: { guilds: { type: 'string' }, ttl: { type: 'string', default: '24h' }, sub: { type: 'string' } },
     strict: true,
   });
   if (!values.guilds) throw new Error(`--guilds is required\n${USAGE}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { createTokenSigner, parseDuration, TokenError } from './tokens.ts';
+import { createTokenSigner, grantCovers, parseDuration, TokenError, type AccessGrant } from './tokens.ts';
 import { mintTokenCli } from './mint-token.ts';
 
 const signer = createTokenSigner('unit-test-secret');
@@ -42,10 +42,37 @@ describe('access tokens', () => {
     await expect(mintTokenCli(['--guilds', '1'], { NODE_ENV: 'production' })).rejects.toThrow('EDGE_TOKEN_SECRET');
   });
 
+  it('gives every minted token its own subject unless one is named', async () => {
+    const cli = await Promise.all([1, 2].map(() => mintTokenCli(['--guilds', '5'], { EDGE_TOKEN_SECRET: 'unit-test-secret' })));
+    const [a, b] = await Promise.all(cli.map((t) => signer.verify(t)));
+    expect(a!.subject).not.toBe(b!.subject);
+    expect(a!.subject).toMatch(/^\d{17,20}$/); // snowflake-shaped: READY's user.id
+    const minted = await Promise.all([1, 2, 3].map(() => signer.mint({ guilds: '*', ttlSeconds: 60 }).then((t) => signer.verify(t))));
+    expect(new Set(minted.map((g) => g.subject)).size).toBe(3);
+    const named = await signer.verify(await mintTokenCli(['--guilds', '5', '--sub', 'ops'], { EDGE_TOKEN_SECRET: 'unit-test-secret' }));
+    expect(named.subject).toBe('ops');
+  });
+
   it('parses durations', () => {
     expect(parseDuration('24h')).toBe(86_400);
     expect(parseDuration('15m')).toBe(900);
     expect(parseDuration('90')).toBe(90);
     expect(() => parseDuration('soon')).toThrow(TokenError);
+  });
+});
+
+describe('grantCovers', () => {
+  const grant = (guilds: '*' | string[]): AccessGrant => ({ subject: 's', guilds: guilds === '*' ? '*' : new Set(guilds), expiresAt: new Date() });
+  it.each([
+    ['the same list', ['1', '2'], ['1', '2'], true],
+    ['a wider list', ['1', '2', '3'], ['1', '2'], true],
+    ['"*" over a list', '*', ['1', '2'], true],
+    ['"*" over "*"', '*', '*', true],
+    ['a list over "*"', ['1', '2'], '*', false],
+    ['a narrower list', ['1'], ['1', '2'], false],
+    ['a disjoint list', ['3'], ['1'], false],
+    ['an empty list over a list', [], ['1'], false],
+  ] as const)('%s', (_what, token, session, covers) => {
+    expect(grantCovers(grant(token as '*' | string[]), grant(session as '*' | string[]))).toBe(covers);
   });
 });

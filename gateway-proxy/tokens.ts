@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { z } from 'zod';
 
@@ -26,7 +27,8 @@ export class TokenError extends Error {
 }
 
 export interface TokenSigner {
-  mint(claims: { subject: string; guilds: '*' | readonly string[]; ttlSeconds: number }): Promise<string>;
+  /** `subject` defaults to a fresh random one, so two tokens never share an identity by accident. */
+  mint(claims: { subject?: string; guilds: '*' | readonly string[]; ttlSeconds: number }): Promise<string>;
   /** Resolves the grant of a valid token; rejects with TokenError for anything else. */
   verify(token: string): Promise<AccessGrant>;
 }
@@ -34,7 +36,7 @@ export interface TokenSigner {
 export function createTokenSigner(secret: string): TokenSigner {
   const key = new TextEncoder().encode(secret);
   return {
-    async mint({ subject, guilds, ttlSeconds }) {
+    async mint({ subject = randomSubject(), guilds, ttlSeconds }) {
       for (const id of guilds === '*' ? [] : guilds)
         if (!snowflake.safeParse(id).success) throw new TokenError(`guild id ${JSON.stringify(id)} is not a snowflake`);
       return new SignJWT({ guilds: guilds === '*' ? '*' : [...guilds] })
@@ -61,6 +63,29 @@ export function createTokenSigner(secret: string): TokenSigner {
       return { subject: sub, guilds: guilds === '*' ? '*' : new Set(guilds), expiresAt: new Date(exp * 1000) };
     },
   };
+}
+
+/**
+ * Whether a token's grant may take over a session created with `session`: every guild the session
+ * receives must be allowed by the token (`"*"` allows all). Without this a narrow token holding a
+ * session id would receive everything a wider token's session was granted.
+ */
+export function grantCovers(token: AccessGrant, session: AccessGrant): boolean {
+  if (token.guilds === '*') return true;
+  if (session.guilds === '*') return false;
+  for (const guild of session.guilds) if (!token.guilds.has(guild)) return false;
+  return true;
+}
+
+const DISCORD_EPOCH = 1_420_070_400_000n;
+
+/**
+ * A snowflake-shaped subject (READY's user.id: libraries parse it as one): the mint time and 22
+ * random bits, so subjects minted apart never collide and ones minted in the same millisecond
+ * collide with probability 2^-22 (and then still differ in grant checks).
+ */
+export function randomSubject(now = Date.now()): string {
+  return String(((BigInt(now) - DISCORD_EPOCH) << 22n) | BigInt(randomInt(0, 1 << 22)));
 }
 
 /** `24h`, `30m`, `45s`, `7d` or plain seconds. */

@@ -37,15 +37,29 @@ describe('envelopeFromDispatch', () => {
     ['a lower-case name', { t: 'message_create', s: 1, d: message }, /not an upper-case event name/],
   ])('rejects %s with a reason', (_name, dispatch, reason) => {
     const built = envelopeFromDispatch(dispatch as never, origin, 1, 'trace-9');
-    expect(built.ok).toBe(false);
-    if (built.ok) return;
+    expect(built.ok === false && !built.internal).toBe(true);
+    if (built.ok || built.internal) return;
     expect(built.reason).toMatch(reason);
     expect(built.traceId).toBe('trace-9');
   });
 
   it('keeps the valid routing key of a rejected dispatch for its dead letter', () => {
     const built = envelopeFromDispatch({ t: 'MESSAGE_CREATE', s: 1, d: { ...message, id: undefined } }, origin, 1, 't');
-    expect(!built.ok && built.key).toBe(message.guild_id);
+    expect(!built.ok && !built.internal && built.key).toBe(message.guild_id);
+  });
+});
+
+describe('ingest\'s own connection events', () => {
+  // READY carries the bot's real session and resume URL: a client that adopted them died resuming there.
+  it.each([
+    ['READY', { v: 10, session_id: 'bot-session', resume_gateway_url: 'wss://gateway-us-east1-b.discord.gg', user: { id: '1000000000000000004' }, guilds: [] }],
+    ['RESUMED', {}],
+    ['RATE_LIMITED', { opcode: 8, retry_after: 1.5, meta: { guild_id: '1100000000000000003' } }],
+    ['VOICE_SERVER_UPDATE', { token: 'voice-secret', guild_id: '1100000000000000003', endpoint: 'x.discord.media' }],
+  ])('never turns %s into an event, and never dead-letters it', (t, d) => {
+    const built = envelopeFromDispatch({ t, s: 1, d }, origin, 1, 't');
+    expect(built).toEqual({ ok: false, internal: true, type: t });
+    expect(JSON.stringify(built)).not.toContain('bot-session');
   });
 });
 

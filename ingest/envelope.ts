@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { isConnectionDispatch } from '../core/events/connection-events.ts';
 import { routingKey, type EventEnvelope } from '../core/events/envelope.ts';
 import { isSnowflake } from '../store/model/snowflake.ts';
 
@@ -22,7 +23,13 @@ export interface DispatchOrigin {
 
 export type BuiltEvent =
   | { ok: true; envelope: EventEnvelope; key: string | undefined }
-  | { ok: false; reason: string; key: string | undefined; traceId: string };
+  | { ok: false; internal?: false; reason: string; key: string | undefined; traceId: string }
+  /**
+   * A dispatch of ingest's own connection (READY, RESUMED, ...; core/events/connection-events.ts):
+   * it takes a place in the shard's sequence but is nobody's event, and is neither published nor
+   * dead-lettered (its payload is the bot's session).
+   */
+  | { ok: false; internal: true; type: string };
 
 const snowflake = z.string().refine(isSnowflake, 'a decimal snowflake');
 const withId = z.looseObject({ id: snowflake });
@@ -39,7 +46,6 @@ const dispatchShapes: Record<string, z.ZodType> = {
   MESSAGE_REACTION_REMOVE_ALL: z.looseObject({ channel_id: snowflake, message_id: snowflake }),
   TYPING_START: z.looseObject({ channel_id: snowflake, user_id: snowflake }),
   PRESENCE_UPDATE: z.looseObject({ user: z.looseObject({ id: snowflake }) }),
-  READY: z.looseObject({ session_id: z.string().min(1) }),
   GUILD_CREATE: withId,
   GUILD_UPDATE: withId,
   GUILD_DELETE: withId,
@@ -63,6 +69,7 @@ export function gatewayEventId(origin: DispatchOrigin, seq: number): string {
 
 export function envelopeFromDispatch(dispatch: GatewayDispatch, origin: DispatchOrigin, receivedAt: number, traceId: string): BuiltEvent {
   const { t, s, d } = dispatch;
+  if (isConnectionDispatch(t)) return { ok: false, internal: true, type: t };
   const ids = routingIds(t, d);
   const fail = (reason: string): BuiltEvent => ({ ok: false, reason, key: ids.validKey, traceId });
   if (typeof t !== 'string' || !DISPATCH_NAME.test(t)) return fail(`dispatch name ${JSON.stringify(t)} is not an upper-case event name`);

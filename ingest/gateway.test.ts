@@ -34,7 +34,9 @@ describe('dispatch handler', () => {
     dispatch(3);
     dispatch(1, 'READY', { session_id: 's1' });
     await fake.publisher.flush();
-    expect(fake.producer.messages('events').map((m) => parseEnvelope(m.value as Buffer).seq)).toEqual([1, 2, 3]);
+    // READY takes its place in the sequence but is ingest's own session, never an event.
+    expect(fake.producer.messages('events').map((m) => parseEnvelope(m.value as Buffer).seq)).toEqual([2, 3]);
+    expect((await fake.metrics.sequenceGaps.get()).values).toEqual([]);
   });
 
   it('skips replays already handed over and dead-letters a malformed dispatch at its position', async () => {
@@ -45,7 +47,7 @@ describe('dispatch handler', () => {
     dispatch(3, 'MESSAGE_CREATE', { channel_id: '1' });
     dispatch(4);
     await fake.publisher.flush();
-    expect(fake.producer.messages('events').map((m) => parseEnvelope(m.value as Buffer).id)).toEqual(['gw:0:s1:1', 'gw:0:s1:2', 'gw:0:s1:4']);
+    expect(fake.producer.messages('events').map((m) => parseEnvelope(m.value as Buffer).id)).toEqual(['gw:0:s1:2', 'gw:0:s1:4']);
     const [letter] = fake.producer.messages('dlq');
     expect(String(letter!.headers!['x-guildcast-dlq-reason'])).toMatch(/d\.id/);
     expect(letter!.headers!['x-guildcast-seq']).toBe('3');
@@ -54,13 +56,13 @@ describe('dispatch handler', () => {
   it('sheds while the buffer is full and takes the replay from where it stopped', async () => {
     const { fake, dispatch, shed } = setup(3);
     fake.producer.hold();
-    for (let s = 1; s <= 5; s++) dispatch(s, s === 1 ? 'READY' : 'MESSAGE_CREATE', s === 1 ? { session_id: 's1' } : message(s));
+    for (let s = 1; s <= 6; s++) dispatch(s, s === 1 ? 'READY' : 'MESSAGE_CREATE', s === 1 ? { session_id: 's1' } : message(s));
     await vi.waitFor(() => expect(shed).toEqual([0, 0]), { timeout: 5000 });
     fake.producer.release();
     await fake.publisher.flush();
-    for (let s = 4; s <= 5; s++) dispatch(s);
+    for (let s = 5; s <= 6; s++) dispatch(s);
     await fake.publisher.flush();
-    expect(fake.producer.messages('events').map((m) => parseEnvelope(m.value as Buffer).seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(fake.producer.messages('events').map((m) => parseEnvelope(m.value as Buffer).seq)).toEqual([2, 3, 4, 5, 6]);
     expect((await fake.metrics.sequenceGaps.get()).values).toEqual([]);
   });
 });

@@ -64,7 +64,7 @@ export function createDispatchHandler({ sessions, sink, metrics, logger, newTrac
     const position = { shard, sessionId: arrival.sessionId, seq: frame.s };
     const built = envelopeFromDispatch(frame, position, Date.now(), newTraceId());
     if (built.ok) sink.event(built.envelope, built.key, position);
-    else
+    else if (!built.internal)
       sink.reject({
         stage: 'ingest.gateway',
         reason: built.reason,
