@@ -1,4 +1,4 @@
-import { env, loadEnv } from '../core/config.ts';
+import { atMost, env, loadEnv } from '../core/config.ts';
 import { kafkaEnv } from '../core/kafka/config.ts';
 import { storeEnv } from '../store/config.ts';
 
@@ -10,16 +10,17 @@ export const fanoutEnv = {
   FANOUT_CHUNK_SIZE: env.int(500, { min: 1, max: 10_000 }),
   /** Partitions this process works on at the same time (each waits on the store, then on Kafka). */
   FANOUT_PARTITIONS_CONCURRENTLY: env.int(12, { min: 1, max: 1000 }),
-  FANOUT_RETRY_MIN_MS: env.int(200, { min: 10, max: 60_000 }),
-  FANOUT_RETRY_MAX_MS: env.int(5_000, { min: 10, max: 600_000 }),
+  FANOUT_RETRY_MIN_MS: env.duration(200, { min: 10, max: 60_000 }),
+  FANOUT_RETRY_MAX_MS: env.duration(5_000, { min: 10, max: 600_000 }),
   /** Unexpected (not "unavailable") store errors are retried this often before the records are dead-lettered. */
   FANOUT_MAX_UNEXPECTED_FAILURES: env.int(5, { min: 1, max: 1000 }),
-  FANOUT_LAG_SAMPLE_MS: env.int(5_000, { min: 100, max: 600_000 }),
-  FANOUT_SHUTDOWN_TIMEOUT_MS: env.int(30_000, { min: 1_000, max: 600_000 }),
+  FANOUT_LAG_SAMPLE_MS: env.duration(5_000, { min: 100, max: 600_000 }),
+  FANOUT_SHUTDOWN_TIMEOUT_MS: env.duration(30_000, { min: 1_000, max: 600_000 }),
   /** Health and metrics HTTP port; 0 picks a free one. */
-  FANOUT_HTTP_PORT: env.int(9101, { min: 0, max: 65_535 }),
+  FANOUT_HTTP_PORT: env.port(9101),
   FANOUT_HTTP_HOST: env.string('127.0.0.1'),
 };
 
 export type FanoutConfig = ReturnType<typeof loadFanoutConfig>;
-export const loadFanoutConfig = (source: NodeJS.ProcessEnv = process.env) => loadEnv(fanoutEnv, source);
+export const loadFanoutConfig = (source: NodeJS.ProcessEnv = process.env) =>
+  loadEnv(fanoutEnv, source, [atMost('FANOUT_RETRY_MIN_MS', 'FANOUT_RETRY_MAX_MS')]);

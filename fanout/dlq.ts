@@ -14,6 +14,9 @@ export interface DeadLetterRecord {
   value: string | null;
 }
 
+/** On a record `guildcast dlq replay` put back: the dead-letter offset it came from. */
+export const REPLAYED_FROM_HEADER = 'x-guildcast-replayed-from';
+
 const text = (h: IHeaders[string]) => (h === undefined ? undefined : Array.isArray(h) ? String(h[0]) : String(h));
 
 /** Reads the dead-letter topic from `fromOffset` (default: the start) to its current end, without joining any group's offsets. */
@@ -80,7 +83,7 @@ export async function replayDeadLetters(kafka: Kafka, letters: DeadLetterRecord[
       acks: -1,
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
-        messages: list.map((l) => ({ key: l.key, value: l.value, headers: { 'x-guildcast-replayed-from': l.offset } })),
+        messages: list.map((l) => ({ key: l.key, value: l.value, headers: { [REPLAYED_FROM_HEADER]: l.offset } })),
       })),
     });
     return letters.length;

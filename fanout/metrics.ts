@@ -46,6 +46,17 @@ export function createFanoutMetrics(registry: Registry) {
       help: '1 while store writes succeed, 0 while the consumer is paused retrying them.',
       registers,
     }),
+    deliveryRequests: new Histogram({
+      name: 'guildcast_fanout_chunk_delivery_requests',
+      help: "Produce requests a chunk's deliveries and dead letters took (split to stay under the broker's size limit).",
+      buckets: [0, 1, 2, 3, 5, 10, 25],
+      registers,
+    }),
+    replayFilterOmitted: new Counter({
+      name: 'guildcast_fanout_replay_filter_omitted_total',
+      help: "Shard positions left out of a commit's metadata for lack of room (offset.metadata.max.bytes): their replays after a restart would be delivered again.",
+      registers,
+    }),
     rebalances: new Counter({ name: 'guildcast_fanout_rebalances_total', help: 'Group joins of this process.', registers }),
     assignedPartitions: new Gauge({ name: 'guildcast_fanout_assigned_partitions', help: 'Partitions assigned to this process.', registers }),
   };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
-import { StoreUnavailableError, StoreValidationError } from '../store/index.ts';
+import { StoreUnavailableError } from '../store/index.ts';
+import { FakeSink } from './test-fakes.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { waves } from './operations.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
@@ -18,35 +19,6 @@ function record(value: EventEnvelope | string): SourceRecord {
 }
 const create = (id: string, extra: Partial<EventEnvelope> = {}) =>
   record(envelope('MESSAGE_CREATE', { id, channel_id: channel, author: { id: '1' }, content: id }, extra));
-
-/** An in-memory store that logs calls and fails on demand. */
-class FakeSink implements MessageSink {
-  calls: string[] = [];
-  failures: Error[] = [];
-  invalidIds = new Set<string>();
-  rows = new Map<string, string>();
-  private next(): void {
-    const failure = this.failures.shift();
-    if (failure) throw failure;
-  }
-  async upsertMessages(messages: Record<string, unknown>[]) {
-    this.calls.push(`create ${messages.map((m) => m.id).join(',')}`);
-    this.next();
-    const bad = messages.flatMap((m, index) => (this.invalidIds.has(String(m.id)) || m.id === undefined ? [{ index, reason: `bad ${String(m.id)}` }] : []));
-    if (bad.length > 0) throw new StoreValidationError(bad);
-    for (const m of messages) this.rows.set(String(m.id), String(m.content));
-  }
-  async applyEdits(edits: Record<string, unknown>[]) {
-    this.calls.push(`edit ${edits.map((m) => m.id).join(',')}`);
-    this.next();
-    for (const m of edits) if (this.rows.has(String(m.id))) this.rows.set(String(m.id), String(m.content));
-  }
-  async deleteMessages(_channel: string, ids: string[]) {
-    this.calls.push(`delete ${ids.join(',')}`);
-    this.next();
-    for (const id of ids) this.rows.delete(id);
-  }
-}
 
 function context(sink: MessageSink, extra: { retries?: Error[]; maxUnexpectedFailures?: number; replays?: ReplayFilter } = {}) {
   return {
@@ -129,14 +101,35 @@ describe('persistChunk', () => {
     await expect(persistChunk([create('60')], ctx)).rejects.toThrow('abandoned');
   });
 
-  it('drops gateway replays of a session it has already seen on this partition', async () => {
+  it('drops gateway replays of a session once its earlier chunk was accepted as delivered', async () => {
     const sink = new FakeSink();
     const gw = (seq: number) => ({ source: 'gateway' as const, shard: 1, session_id: 's1', seq, id: `gw:1:s1:${seq}` });
     const replays = new ReplayFilter();
-    await persistChunk([create('70', gw(5)), create('71', gw(6))], context(sink, { replays }));
-    const out = await persistChunk([create('71', gw(6)), create('72', gw(7))], context(sink, { replays }));
-    expect(out.replays).toBe(1);
+    const first = await persistChunk([create('70', gw(5)), create('71', gw(6))], context(sink, { replays }));
+    replays.accept(first.seen);
+    const out = await persistChunk([create('71', gw(6)), create('72', gw(7)), create('72', gw(7))], context(sink, { replays }));
+    expect(out.replays).toBe(2);
     expect(out.deliveries.map((d) => d.event.seq)).toEqual([7]);
+  });
+
+  it('delivers a retried chunk in full when its first delivery was never acknowledged', async () => {
+    const sink = new FakeSink();
+    const gw = (seq: number) => ({ source: 'gateway' as const, shard: 0, session_id: 's9', seq, id: `gw:0:s9:${seq}` });
+    const replays = new ReplayFilter();
+    const records = [create('80', gw(1)), create('81', gw(2)), create('82', gw(3))];
+    await persistChunk(records, context(sink, { replays })); // persisted, then the deliveries send failed
+    const retried = await persistChunk(records, context(sink, { replays }));
+    expect({ delivered: retried.deliveries.length, replays: retried.replays }).toEqual({ delivered: 3, replays: 0 });
+  });
+
+  it('lets a dead letter an operator replayed through even though its seq was delivered', async () => {
+    const sink = new FakeSink();
+    const gw = (seq: number) => ({ source: 'gateway' as const, shard: 0, session_id: 's8', seq, id: `gw:0:s8:${seq}` });
+    const replays = new ReplayFilter();
+    replays.accept((await persistChunk([create('90', gw(1)), create('91', gw(2))], context(sink, { replays }))).seen);
+    const fixed = { ...create('90', gw(1)), headers: { 'x-guildcast-replayed-from': '17' } };
+    const out = await persistChunk([fixed, create('91', gw(2))], context(sink, { replays }));
+    expect(out.deliveries.map((d) => d.event.seq)).toEqual([1]);
   });
 });
 

@@ -3,7 +3,8 @@ import { EnvelopeError, parseEnvelope, type EventEnvelope } from '../core/events
 import type { DeadLetter } from '../core/kafka/dead-letter.ts';
 import { SOURCE_OFFSET_HEADER, TRACE_HEADER } from '../core/kafka/headers.ts';
 import { StoreUnavailableError, StoreValidationError } from '../store/index.ts';
-import type { ReplayFilter } from './dedupe.ts';
+import type { ReplayCheck, ReplayFilter } from './dedupe.ts';
+import { REPLAYED_FROM_HEADER } from './dlq.ts';
 import { operationFor, waves, type StoreOperation } from './operations.ts';
 
 /** The part of the store fanout writes through (store/index.ts implements it). */
@@ -35,6 +36,12 @@ export interface ChunkOutcome {
   replays: number;
   /** Events whose write succeeded, for metrics. */
   persisted: EventEnvelope[];
+  /**
+   * The gateway positions this chunk passed. They count as delivered only once the caller had
+   * Kafka acknowledge the deliveries and calls `replays.accept(seen)`: a failed send leaves the
+   * filter untouched, so the retried chunk is not mistaken for replays of itself.
+   */
+  seen: ReplayCheck;
 }
 
 export interface ChunkContext {
@@ -67,6 +74,7 @@ export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): 
   const deadLetters: DeadLetter[] = [];
   const items: Item[] = [];
   let replays = 0;
+  const seen = ctx.replays.begin();
   for (const record of records) {
     let event: EventEnvelope;
     try {
@@ -76,7 +84,9 @@ export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): 
       deadLetters.push(letter(record, ctx, 'fanout.parse', err.message));
       continue;
     }
-    if (ctx.replays.isReplay(event)) {
+    // A dead letter an operator put back (`guildcast dlq replay`) is meant to be processed again.
+    const operatorReplay = record.headers?.[REPLAYED_FROM_HEADER] !== undefined;
+    if (!operatorReplay && seen.isReplay(event)) {
       replays++;
       continue;
     }
@@ -100,7 +110,7 @@ export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): 
       event: item.event,
     });
   }
-  return { deliveries, deadLetters, replays, persisted };
+  return { deliveries, deadLetters, replays, persisted, seen };
 }
 
 async function writeWave(wave: Item[], ctx: ChunkContext): Promise<void> {

@@ -1,11 +1,14 @@
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { deadLetterMessage } from '../core/kafka/dead-letter.ts';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { MAX_REQUEST_BYTES } from '../core/kafka/byte-batches.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import type { TopicNames } from '../core/kafka/topics.ts';
 import type { Logger } from '../core/logger.ts';
+import { backoffDelay } from '../core/retry/backoff.ts';
+import { ConsumerHealth } from './consumer-health.ts';
 import { ReplayFilter } from './dedupe.ts';
+import { deliverChunk } from './deliver-chunk.ts';
 import type { FanoutMetrics } from './metrics.ts';
-import { persistChunk, type MessageSink } from './persist-chunk.ts';
+import type { MessageSink } from './persist-chunk.ts';
 
 export interface PersistConsumerOptions {
   kafka: Kafka;
@@ -19,29 +22,44 @@ export interface PersistConsumerOptions {
   retryMinMs: number;
   retryMaxMs: number;
   maxUnexpectedFailures: number;
+  /** Bound on one produce request of deliveries and dead letters (default: under the broker's 1 MiB default). */
+  maxRequestBytes?: number;
+  /** The broker's `offset.metadata.max.bytes` (4096 by default): the replay filter must fit in it. */
+  offsetMetadataMaxBytes?: number;
+  /** Called when the consumer stopped for good (kafkajs will not restart it); the role makes the process exit. */
+  onFatal?(error: Error): void;
 }
 
 /** Thrown out of a retry wait when the chunk must be handed back (shutdown or rebalance). */
 class ChunkAbandoned extends Error {}
 
 /**
+ * No fetch and no finished chunk for this long means the consumer is stuck: it is the group's
+ * session timeout, past which the coordinator would have evicted a member that stopped heartbeating.
+ */
+const STALL_MS = 30_000;
+
+/**
  * The persist consumer group: for each partition, chunk by chunk, write to the store, then
  * produce the chunk's events to `deliveries` (same partition number) and its bad records to the
- * dead-letter topic, and only then resolve and commit the chunk's offsets. A rebalance or shutdown
- * during a chunk abandons it unresolved: the next owner starts from the last committed offset, and
- * the writes it repeats are idempotent.
+ * dead-letter topic, and only then commit the chunk's offset, together with the replay filter's
+ * state as the commit's metadata. A rebalance or shutdown during a chunk abandons it uncommitted:
+ * the next owner starts from the last committed offset and filter, and the writes it repeats are
+ * idempotent.
  */
 export class PersistConsumer {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
+  private readonly admin: Admin;
   private readonly replayFilters = new Map<number, ReplayFilter>();
-  private assigned = 0;
+  private readonly health = new ConsumerHealth(STALL_MS);
+  private lastOmittedWarning = 0;
 
   constructor(private readonly options: PersistConsumerOptions) {
     const { kafka, groupId } = options;
     this.consumer = kafka.consumer({
       groupId,
-      sessionTimeout: 30_000,
+      sessionTimeout: STALL_MS,
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 1_048_576,
@@ -49,36 +67,61 @@ export class PersistConsumer {
     });
     // Not idempotent, and no in-flight limit: partitions are worked on concurrently and their sends
     // must not queue behind one another (with one request in flight, 12 partitions cost 12 round
-    // trips per fetch). Order within a partition holds because a partition's next chunk waits for
-    // this send; a retried send can duplicate records, which the edge drops by source offset.
+    // trips per fetch). Order within a partition holds because a partition's requests go out one
+    // after another; a retried send can duplicate records, which the edge drops by source offset.
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
-    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    this.admin = kafka.admin();
+    const { GROUP_JOIN, REBALANCING, CRASH, FETCH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       options.metrics.rebalances.inc();
       const mine = e.payload.memberAssignment[options.topics.events] ?? [];
-      this.assigned = mine.length;
+      this.health.joined(mine.length);
       options.metrics.assignedPartitions.set(mine.length);
-      // A partition that left and came back may have been advanced by someone else meanwhile.
+      // A partition that left and came back may have been advanced by someone else meanwhile: its
+      // filter is read again from the committed metadata on its first batch.
       this.replayFilters.clear();
       options.logger.info({ partitions: mine, memberId: e.payload.memberId }, 'joined fanout group');
     });
+    this.consumer.on(FETCH, () => this.health.progress());
     this.consumer.on(REBALANCING, () => options.logger.info('fanout group rebalancing'));
-    this.consumer.on(CRASH, (e) => options.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed'));
+    this.consumer.on(CRASH, (e) => {
+      const { error, restart } = e.payload;
+      this.health.crashed(error, restart);
+      this.replayFilters.clear();
+      options.metrics.assignedPartitions.set(0);
+      options.logger.error({ err: error, restart }, restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not be restarted');
+      if (!restart) options.onFatal?.(new Error(`persist consumer crashed: ${error.message}`));
+    });
+    // No STOP listener: kafkajs stops the consumer on every crash, before it says (CRASH) whether
+    // it restarts it; only a stop of ours or a crash without restart ends it.
   }
 
-  /** Partitions currently assigned (readiness: fanout is ready once it has joined the group). */
+  /** Partitions currently assigned, 0 while crashed or stopped. */
   get assignedPartitions(): number {
-    return this.assigned;
+    return this.health.assignedPartitions;
+  }
+
+  /** Throws unless the consumer is in the group with partitions (readiness). */
+  checkAssigned(): void {
+    this.health.checkAssigned();
+  }
+
+  /** Throws unless the consumer fetched or finished a chunk recently (readiness: working now, not joined once). */
+  checkProgress(): void {
+    this.health.checkProgress();
   }
 
   async start(): Promise<void> {
+    await this.admin.connect();
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.topics.events, fromBeginning: true });
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.partitionsConcurrently,
       eachBatchAutoResolve: false,
-      autoCommitInterval: 1_000,
+      // Offsets are committed here, per chunk, with the replay filter as metadata. kafkajs's own
+      // commits (after every batch, on an interval, on errors) send no metadata and would erase it.
+      autoCommit: false,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
@@ -87,13 +130,14 @@ export class PersistConsumer {
     // disconnect() waits for running batches (they see isRunning() turn false) and leaves the group.
     await this.consumer.disconnect();
     await this.producer.disconnect();
+    await this.admin.disconnect();
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const { logger, metrics, topics } = this.options;
-    const replays = this.replayFilterFor(batch.partition);
     const log = logger.child({ partition: batch.partition });
+    const replays = await this.replayFilterFor(batch.partition, log);
 
     for (let start = 0; start < batch.messages.length; start += this.options.chunkSize) {
       if (!isRunning() || isStale()) return;
@@ -101,7 +145,7 @@ export class PersistConsumer {
       const began = performance.now();
       let outcome;
       try {
-        outcome = await persistChunk(chunk, {
+        outcome = await deliverChunk(chunk, {
           topic: batch.topic,
           partition: batch.partition,
           sink: this.options.sink,
@@ -112,6 +156,10 @@ export class PersistConsumer {
             log.warn({ attempt, err: error.message }, 'store write failed; pausing this partition and retrying');
             await this.backoff(attempt, { heartbeat, isRunning, isStale });
           },
+          deliveriesTopic: topics.deliveries,
+          deadLetterTopic: topics.deadLetter,
+          maxRequestBytes: this.options.maxRequestBytes ?? MAX_REQUEST_BYTES,
+          send: async (topicMessages) => void (await this.producer.sendBatch({ acks: -1, topicMessages })),
         });
       } catch (err) {
         if (err instanceof ChunkAbandoned) {
@@ -119,18 +167,13 @@ export class PersistConsumer {
           log.info('chunk abandoned unwritten (shutdown or rebalance); the next owner resumes from the committed offset');
           return;
         }
+        log.warn({ err: (err as Error).message, offset: chunk[0]!.offset }, 'chunk not delivered; kafkajs retries it from the last committed offset');
         throw err;
       }
       metrics.storeAvailable.set(1);
       metrics.writeSeconds.observe((performance.now() - began) / 1000);
       metrics.chunkSize.observe(chunk.length);
-
-      const deliveries = outcome.deliveries.map((d) => ({ partition: batch.partition, key: d.key, value: d.value, headers: d.headers }));
-      const topicMessages = [];
-      if (deliveries.length > 0) topicMessages.push({ topic: topics.deliveries, messages: deliveries });
-      if (outcome.deadLetters.length > 0)
-        topicMessages.push({ topic: topics.deadLetter, messages: outcome.deadLetters.map(deadLetterMessage) });
-      if (topicMessages.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages });
+      metrics.deliveryRequests.observe(outcome.requests);
 
       const now = Date.now();
       for (const e of outcome.persisted) {
@@ -148,15 +191,37 @@ export class PersistConsumer {
         log.warn({ offset: letter.source?.offset, stage: letter.stage, reason: letter.reason, trace_id: letter.traceId }, 'record dead-lettered');
       }
 
-      resolveOffset(chunk[chunk.length - 1]!.offset);
-      await commitOffsetsIfNecessary();
+      const last = chunk[chunk.length - 1]!.offset;
+      resolveOffset(last);
+      await this.commit(batch.topic, batch.partition, last, replays, log);
+      this.health.progress();
       await heartbeat();
     }
   }
 
-  private replayFilterFor(partition: number): ReplayFilter {
+  /** Commits the offset after `last` with the filter's state, so both move together. */
+  private async commit(topic: string, partition: number, last: string, replays: ReplayFilter, log: Logger): Promise<void> {
+    const { metadata, omitted } = replays.toMetadata(this.options.offsetMetadataMaxBytes ?? 4096);
+    if (omitted > 0) {
+      this.options.metrics.replayFilterOmitted.inc(omitted);
+      if (Date.now() - this.lastOmittedWarning > 60_000) {
+        this.lastOmittedWarning = Date.now();
+        log.warn({ omitted, kept: replays.shards - omitted }, "replay filter exceeds the offset metadata bound; the least recently advanced shards are not persisted, and their replays after a restart would be delivered again");
+      }
+    }
+    await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString(), metadata }]);
+  }
+
+  /** The partition's filter, read from its committed metadata on the first batch after a join. */
+  private async replayFilterFor(partition: number, log: Logger): Promise<ReplayFilter> {
     let filter = this.replayFilters.get(partition);
-    if (!filter) this.replayFilters.set(partition, (filter = new ReplayFilter()));
+    if (filter) return filter;
+    const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [this.options.topics.events] });
+    const metadata = committed[0]?.partitions.find((p) => p.partition === partition)?.metadata;
+    const restored = ReplayFilter.fromMetadata(metadata);
+    if (!restored.valid) log.warn({ metadata: metadata?.slice(0, 200) }, 'committed offset metadata is not a replay filter; starting with an empty one');
+    filter = restored.filter;
+    this.replayFilters.set(partition, filter);
     return filter;
   }
 
@@ -164,9 +229,7 @@ export class PersistConsumer {
     attempt: number,
     { heartbeat, isRunning, isStale }: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>,
   ): Promise<void> {
-    const { retryMinMs, retryMaxMs } = this.options;
-    const ceiling = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(attempt - 1, 20));
-    const deadline = Date.now() + ceiling / 2 + Math.random() * (ceiling / 2);
+    const deadline = Date.now() + backoffDelay(attempt, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs });
     while (Date.now() < deadline) {
       if (!isRunning() || isStale()) throw new ChunkAbandoned();
       await heartbeat();

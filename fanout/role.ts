@@ -1,47 +1,96 @@
+import type { Admin } from 'kafkajs';
 import { createKafka } from '../core/kafka/client.ts';
 import { ensureTopics, standardTopics, topicNames } from '../core/kafka/topics.ts';
 import type { HostContext, RunningRole } from '../core/process/host.ts';
+import { retryWithBackoff } from '../core/retry/backoff.ts';
 import { createCqlClient, createMessageStore, messageStoreSettings, migrate } from '../store/index.ts';
 import type { FanoutConfig } from './config.ts';
 import { groupLag } from './lag.ts';
 import { createFanoutMetrics } from './metrics.ts';
 import { PersistConsumer } from './persist-consumer.ts';
 
+/** A configuration the operator must fix: retrying cannot help. */
+class PartitioningMismatch extends Error {}
+
 /**
  * The fanout role: one member of the persist consumer group. Run as many as there are partitions;
  * more sit idle as standbys.
+ *
+ * Start-up runs in the background and retries with backoff (unready meanwhile): when every role
+ * starts at once, Kafka may not answer yet, or another role may be creating the topics at that
+ * very moment (the broker then answers "This server does not host this topic-partition" for a
+ * while). Only a partition-count mismatch between events and deliveries stops the process.
  */
-export async function startFanout(config: FanoutConfig, { logger, registry }: HostContext): Promise<RunningRole> {
+export async function startFanout(config: FanoutConfig, { logger, registry, fatal }: HostContext): Promise<RunningRole> {
   const log = logger.child({ component: 'fanout' });
   const metrics = createFanoutMetrics(registry);
   const kafka = createKafka(config, logger);
   const topics = topicNames(config);
   const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, standardTopics(config), log);
-  await assertSamePartitioning(admin, topics.events, topics.deliveries);
-
   const cql = createCqlClient(config);
-  await cql.connect();
-  await migrate(cql, { keyspace: config.CASSANDRA_KEYSPACE, replication: config.CASSANDRA_REPLICATION });
-  const store = createMessageStore({ client: cql, registry, logger, ...messageStoreSettings(config) });
+  const aborted = new AbortController();
+  let consumer: PersistConsumer | undefined;
+  let phase = 'connecting to Kafka';
+  let lastFailure = '';
 
-  const consumer = new PersistConsumer({
-    kafka,
-    topics,
-    groupId: config.FANOUT_GROUP_ID,
-    sink: store,
-    logger: log,
-    metrics,
-    chunkSize: config.FANOUT_CHUNK_SIZE,
-    partitionsConcurrently: config.FANOUT_PARTITIONS_CONCURRENTLY,
-    retryMinMs: config.FANOUT_RETRY_MIN_MS,
-    retryMaxMs: config.FANOUT_RETRY_MAX_MS,
-    maxUnexpectedFailures: config.FANOUT_MAX_UNEXPECTED_FAILURES,
+  const step = <T>(name: string, work: () => Promise<T>) => {
+    phase = name;
+    return retryWithBackoff(work, {
+      minMs: config.FANOUT_RETRY_MIN_MS,
+      maxMs: config.FANOUT_RETRY_MAX_MS,
+      signal: aborted.signal,
+      retryable: (err) => !(err instanceof PartitioningMismatch),
+      onRetry: (err, attempt, delayMs) => {
+        lastFailure = (err as Error).message;
+        log.warn({ err: lastFailure, attempt, retryInMs: delayMs }, `fanout start-up: ${name} failed; retrying`);
+      },
+    });
+  };
+
+  const started = (async () => {
+    await step('preparing Kafka topics', async () => {
+      await admin.connect();
+      await ensureTopics(admin, standardTopics(config), log);
+      await assertSamePartitioning(admin, topics.events, topics.deliveries);
+    });
+    const store = await step('preparing Cassandra', async () => {
+      await cql.connect();
+      await migrate(cql, { keyspace: config.CASSANDRA_KEYSPACE, replication: config.CASSANDRA_REPLICATION });
+      return createMessageStore({ client: cql, registry, logger, ...messageStoreSettings(config) });
+    });
+    await step('joining the consumer group', async () => {
+      const attempt = new PersistConsumer({
+        kafka,
+        topics,
+        groupId: config.FANOUT_GROUP_ID,
+        sink: store,
+        logger: log,
+        metrics,
+        chunkSize: config.FANOUT_CHUNK_SIZE,
+        partitionsConcurrently: config.FANOUT_PARTITIONS_CONCURRENTLY,
+        retryMinMs: config.FANOUT_RETRY_MIN_MS,
+        retryMaxMs: config.FANOUT_RETRY_MAX_MS,
+        maxUnexpectedFailures: config.FANOUT_MAX_UNEXPECTED_FAILURES,
+        onFatal: fatal,
+      });
+      try {
+        await attempt.start();
+      } catch (err) {
+        await attempt.stop().catch(() => undefined);
+        throw err;
+      }
+      consumer = attempt;
+    });
+    phase = 'running';
+    log.info('fanout started');
+  })();
+  started.catch((err) => {
+    if (aborted.signal.aborted) return;
+    fatal(err as Error);
   });
-  await consumer.start();
 
   const sampleLag = async () => {
+    if (!consumer) return;
     try {
       for (const { partition, lag } of await groupLag(admin, config.FANOUT_GROUP_ID, topics.events))
         metrics.lag.set({ topic: topics.events, partition: String(partition) }, lag);
@@ -52,21 +101,36 @@ export async function startFanout(config: FanoutConfig, { logger, registry }: Ho
   const lagTimer = setInterval(sampleLag, config.FANOUT_LAG_SAMPLE_MS);
   lagTimer.unref();
 
+  const running = () => {
+    if (!consumer) throw new Error(`starting: ${phase}${lastFailure ? ` (last failure: ${lastFailure})` : ''}`);
+    return consumer;
+  };
   return {
     name: 'fanout',
     checks: [
-      { name: 'kafka', check: async () => void (await admin.listTopics()) },
-      { name: 'cassandra', check: async () => void (await cql.execute('SELECT release_version FROM system.local')) },
+      { name: 'started', check: async () => void running() },
       {
-        name: 'partitions assigned',
+        name: 'kafka',
         check: async () => {
-          if (consumer.assignedPartitions === 0) throw new Error('no partitions assigned yet (or more members than partitions)');
+          running();
+          await admin.listTopics();
         },
       },
+      {
+        name: 'cassandra',
+        check: async () => {
+          running();
+          await cql.execute('SELECT release_version FROM system.local');
+        },
+      },
+      { name: 'partitions assigned', check: async () => running().checkAssigned() },
+      { name: 'consuming', check: async () => running().checkProgress() },
     ],
     async close() {
       clearInterval(lagTimer);
-      await consumer.stop();
+      aborted.abort(new Error('fanout is shutting down'));
+      await started.catch(() => undefined);
+      await consumer?.stop();
       await admin.disconnect();
       await cql.shutdown();
     },
@@ -74,9 +138,10 @@ export async function startFanout(config: FanoutConfig, { logger, registry }: Ho
 }
 
 /** Deliveries reuse the event's partition number, so both topics must be partitioned alike. */
-async function assertSamePartitioning(admin: import('kafkajs').Admin, events: string, deliveries: string): Promise<void> {
+async function assertSamePartitioning(admin: Admin, events: string, deliveries: string): Promise<void> {
   const { topics } = await admin.fetchTopicMetadata({ topics: [events, deliveries] });
-  const [a, b] = [events, deliveries].map((t) => topics.find((m) => m.name === t)!.partitions.length);
+  const [a, b] = [events, deliveries].map((t) => topics.find((m) => m.name === t)?.partitions.length);
+  if (a === undefined || b === undefined) throw new Error(`${a === undefined ? events : deliveries} has no metadata yet`);
   if (a !== b)
-    throw new Error(`${events} has ${a} partitions but ${deliveries} has ${b}: fanout needs them equal (docs/operations.md)`);
+    throw new PartitioningMismatch(`${events} has ${a} partitions but ${deliveries} has ${b}: fanout needs them equal (docs/operations.md)`);
 }

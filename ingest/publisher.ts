@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CompressionTypes, type IHeaders, type Producer } from 'kafkajs';
+import { MAX_REQUEST_BYTES, batchEnd, recordBytes } from '../core/kafka/byte-batches.ts';
 import type { Logger } from '../core/logger.ts';
 import type { IngestMetrics } from './metrics.ts';
 
@@ -52,9 +53,6 @@ interface Pending {
   enqueuedAt: number;
   settle?: (error?: Error) => void;
 }
-
-/** Kafka rejects request batches over `message.max.bytes` (1 MiB by default) per partition; stay under it in total. */
-const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export class PublisherClosedError extends Error {
   override name = 'PublisherClosedError';
@@ -182,13 +180,7 @@ export class BatchingPublisher extends EventEmitter<PublisherEvents> {
   }
 
   private take(max: number): Pending[] {
-    let end = this.head;
-    let bytes = 0;
-    while (end < this.queue.length && end - this.head < max) {
-      bytes += this.queue[end]!.bytes;
-      if (bytes > MAX_REQUEST_BYTES && end > this.head) break;
-      end++;
-    }
+    const end = batchEnd(this.queue, this.head, { maxRecords: max, maxBytes: MAX_REQUEST_BYTES }, (p) => p.bytes);
     const batch = this.queue.slice(this.head, end);
     this.head = end;
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
@@ -292,8 +284,4 @@ export class BatchingPublisher extends EventEmitter<PublisherEvents> {
     this.options.metrics.bufferRecords.set(this.records);
     this.options.metrics.bufferBytes.set(this.bytes);
   }
-}
-
-function recordBytes(record: OutboundRecord): number {
-  return record.value.length + (record.key?.length ?? 0) + 64;
 }

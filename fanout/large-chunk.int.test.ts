@@ -1,0 +1,89 @@
+import { ConfigResourceTypes, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guildPartitioner } from '../core/events/partition.ts';
+import { startRole, type RoleProcess } from '../test/child.ts';
+import { dropKeyspace, eventually, testKafka } from '../test/support.ts';
+import {
+  duplicatesAndReorders,
+  fanoutPipeline,
+  followDeliveries,
+  gatewayMessage,
+  guildOnPartition,
+  produceEvents,
+  readyz,
+  type CqlClient,
+} from './test-support.ts';
+
+/**
+ * Item 3 of issue 11: a chunk's deliveries are split into requests the broker accepts, and a
+ * consumer that stops for good makes the process unready and exit instead of idling behind a green /readyz.
+ */
+describe('fanout with large records', () => {
+  let kafka: Kafka;
+  let admin: Admin;
+  let producer: Producer;
+  const processes: RoleProcess[] = [];
+  const keyspaces: { client: CqlClient; keyspace: string }[] = [];
+  const stops: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    admin = kafka.admin();
+    await admin.connect();
+    producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+  });
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+    for (const stop of stops) await stop();
+    await producer.disconnect();
+    await admin.disconnect();
+    for (const k of keyspaces) await dropKeyspace(k.client, k.keyspace);
+  });
+
+  const records = (n: number) => {
+    const guild = guildOnPartition(0);
+    // 2–4 KB each, varying so that request boundaries fall anywhere.
+    return Array.from({ length: n }, (_, i) => gatewayMessage(guild, 0, 'big-session', i + 1, 'x'.repeat(2000 + ((i * 977) % 2000))));
+  };
+
+  it('delivers a backlog of 500 records of 2–4 KB in one partition under the broker default message size', async () => {
+    const p = await fanoutPipeline(admin, 1, 'fanout-large');
+    keyspaces.push(p);
+    const events = records(500);
+    // The backlog is there before fanout starts, so its first fetch (about 1 MiB) is one chunk.
+    await produceEvents(producer, p.topics.events, events, 10);
+    const deliveries = await followDeliveries(kafka, p.topics.deliveries);
+    stops.push(deliveries.stop);
+    const member = startRole('fanout/main.ts', p.env()); // FANOUT_CHUNK_SIZE: the default 500
+    processes.push(member);
+
+    await eventually('every record on deliveries', () => (deliveries.ids().size === events.length ? true : undefined), 120_000).catch(() => undefined);
+    const missing = events.filter((e) => !deliveries.ids().has(e.id)).length;
+    expect({ missing, tooLarge: member.output().includes('MESSAGE_TOO_LARGE') || member.output().includes('larger than the max message size') }).toEqual({ missing: 0, tooLarge: false });
+    expect(duplicatesAndReorders(deliveries.seen)).toEqual({ duplicates: [], outOfOrder: [] });
+    await eventually('ready', async () => ((await readyz(p.port)).status === 200 ? true : undefined)).catch(() => undefined);
+    expect((await readyz(p.port)).status).toBe(200);
+    expect(await member.kill('SIGTERM')).toBe(0);
+  });
+
+  it('turns unready and exits 1 when its consumer stops for good', async () => {
+    const p = await fanoutPipeline(admin, 1, 'fanout-crash');
+    keyspaces.push(p);
+    // A deliveries topic that refuses every record: the send fails with a non-retriable error and
+    // kafkajs stops the consumer without restarting it.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: p.topics.deliveries, configEntries: [{ name: 'max.message.bytes', value: '1000' }] }],
+    });
+    const member = startRole('fanout/main.ts', p.env());
+    processes.push(member);
+    await eventually('ready before the failure', async () => ((await readyz(p.port)).status === 200 ? true : undefined), 120_000);
+    await produceEvents(producer, p.topics.events, records(5));
+
+    const exit = await Promise.race([member.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 90_000))]);
+    const ready = exit === 'still running' ? (await readyz(p.port)).status : 'exited';
+    expect({ exit, ready }).toEqual({ exit: 1, ready: 'exited' });
+    expect(member.output()).toContain('a role stopped working');
+  });
+});
