@@ -52,6 +52,9 @@ describe('edge with @discordjs/ws clients', () => {
 
   it('gives each shard exactly its guilds, in order, with READY and a GUILD_CREATE per guild', async () => {
     const token = await tokens.mint({ subject: '111111111111111111', guilds: [...shard0, ...shard1], ttlSeconds: 600 });
+    // The edge sends GUILD_CREATE only for guilds whose GUILD_CREATE it saw (unknown ones stay unavailable).
+    await edge.produce([...shard0, ...shard1].map((id, n) => ({ ...messageEvent(id, n), type: 'GUILD_CREATE', d: { id, name: `guild ${n}`, channels: [] } })));
+    await eventually('the GUILD_CREATEs read by the edge', async () => ((await metricValue(edge.registry, 'guildcast_edge_records_consumed_total')) >= 3 ? true : undefined));
     const client = await connect(token, 2);
     const guildCreates = (shard: number) => (client.received.get(shard) ?? []).filter((p) => p.t === 'GUILD_CREATE').map((p) => (p.d as { id: string }).id);
     expect(guildCreates(0).sort()).toEqual([...shard0].sort());

@@ -11,6 +11,7 @@ import { tokenSecret, type EdgeConfig } from './config.ts';
 import { startDeliveryConsumer, type DeliveryConsumer } from './consumer.ts';
 import { EdgeGateway } from './gateway.ts';
 import { createEdgeMetrics } from './metrics.ts';
+import { readsPartition } from './partition-scope.ts';
 import { attachGateway, gatewayRoutes } from './server.ts';
 import { createTokenSigner } from './tokens.ts';
 
@@ -21,15 +22,21 @@ export interface EdgeDeps {
   kafka?: Kafka;
   /** false: no Kafka at all, events come only through `publish` (benchmarks). Default true. */
   consumeDeliveries?: boolean;
+  /** The deliveries consumer cannot be brought back (the host's `fatal`); default: logged only. */
+  fatal?: (reason: Error) => void;
 }
 
 export interface Edge {
   /** HTTP base URL: REST clients use `${url}/api`. */
   readonly url: string;
-  /** The websocket URL clients are given (EDGE_PUBLIC_URL, else this process's address). */
+  /** The fleet's websocket URL that /gateway hands out (EDGE_GATEWAY_URL, else the node's). */
   readonly gatewayUrl: string;
-  /** Resolves when the deliveries consumer owns its partitions. */
+  /** This node's own websocket URL, READY's resume_gateway_url (EDGE_PUBLIC_URL, else this process's address). */
+  readonly nodeUrl: string;
+  /** Resolves when the deliveries consumer first reads from its positions. */
   ready(): Promise<void>;
+  /** Why this edge is not reading deliveries right now, or undefined while it is. */
+  feedProblem(): string | undefined;
   /** Fans an event out as if it had arrived on the deliveries topic. */
   publish(event: EventEnvelope): number;
   /** Drops a session's connection without a close frame (it stays resumable). */
@@ -42,8 +49,10 @@ export interface Edge {
 /** What mounting the edge on an HTTP server gives back. */
 export interface MountedEdge {
   gateway: EdgeGateway;
-  /** Resolves when the deliveries consumer owns its partitions (at once without one). */
+  /** Resolves when the deliveries consumer first reads from its positions (at once without one). */
   ready(): Promise<void>;
+  /** Why this edge is not reading deliveries right now, or undefined while it is (always, without a consumer). */
+  feedProblem(): string | undefined;
   /** op 7 RECONNECT to every client, stop taking connections, wait EDGE_DRAIN_GRACE_MS. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -52,7 +61,9 @@ export interface MountedEdge {
 /**
  * Puts the edge on an existing fastify app before it listens: `/api/v10/gateway[/bot]` and the
  * websocket upgrade on the same server, fed from `deliveries`. `baseUrl()` is the app's HTTP
- * address once it listens; the gateway URL handed to clients is EDGE_PUBLIC_URL, else that address.
+ * address once it listens. /gateway hands out the fleet's URL (EDGE_GATEWAY_URL), so a client that
+ * lost its node comes back through the load balancer; only READY's resume_gateway_url names this
+ * node (EDGE_PUBLIC_URL, else that address), so a RESUME reaches the process holding the session.
  */
 export async function mountEdge(
   app: FastifyInstance,
@@ -63,8 +74,9 @@ export async function mountEdge(
   const tokens = createTokenSigner(tokenSecret(config, (message) => logger.warn(message)));
   const metrics = createEdgeMetrics(deps.registry);
   const publicUrl = () => config.EDGE_PUBLIC_URL ?? deps.baseUrl().replace(/^http/, 'ws');
+  const gatewayUrl = () => config.EDGE_GATEWAY_URL ?? publicUrl();
 
-  await app.register(gatewayRoutes, { publicUrl, tokens, maxConcurrency: config.EDGE_IDENTIFIES_PER_5S });
+  await app.register(gatewayRoutes, { gatewayUrl, tokens, maxConcurrency: config.EDGE_IDENTIFIES_PER_5S });
   const gateway = new EdgeGateway(config, { tokens, metrics, logger, publicUrl });
   const detach = attachGateway(app.server, gateway);
 
@@ -87,6 +99,15 @@ export async function mountEdge(
           const sessions = gateway.publish(event);
           if (logger.isLevelEnabled('debug')) logger.debug({ trace_id: event.trace_id, type: event.type, guild_id: event.guild_id, sessions }, 'event delivered');
         },
+        onLoss: ({ partition, partitions }) => {
+          const invalidated = gateway.invalidateSessions((session) => readsPartition(session, partition, partitions));
+          metrics.sessionsInvalidated.inc(invalidated);
+          logger.warn({ partition, invalidated }, 'sessions sent op 9: deliveries they needed are gone');
+        },
+        onFatal: (reason) => {
+          if (deps.fatal) deps.fatal(reason);
+          else logger.fatal({ err: reason }, 'the deliveries consumer cannot be restarted; this edge receives nothing');
+        },
       });
     } catch (err) {
       detach();
@@ -97,6 +118,7 @@ export async function mountEdge(
   return {
     gateway,
     ready: async () => consumer?.ready,
+    feedProblem: () => consumer?.problem(),
     drain: () => gateway.drain(config.EDGE_DRAIN_GRACE_MS),
     async close() {
       await consumer?.stop();
@@ -120,13 +142,16 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps): Promise<Edg
   }
   await app.listen({ port: config.EDGE_PORT, host: config.EDGE_HOST });
   url = httpBaseUrl(app.server.address() as AddressInfo, config.EDGE_HOST);
-  const gatewayUrl = config.EDGE_PUBLIC_URL ?? url.replace(/^http/, 'ws');
-  deps.logger.info({ url, gatewayUrl, node: config.EDGE_NODE_ID }, 'edge listening');
+  const nodeUrl = config.EDGE_PUBLIC_URL ?? url.replace(/^http/, 'ws');
+  const gatewayUrl = config.EDGE_GATEWAY_URL ?? nodeUrl;
+  deps.logger.info({ url, gatewayUrl, nodeUrl, node: config.EDGE_NODE_ID }, 'edge listening');
 
   return {
     url,
     gatewayUrl,
+    nodeUrl,
     ready: () => mounted.ready(),
+    feedProblem: () => mounted.feedProblem(),
     publish: (event) => mounted.gateway.publish(event),
     disconnect: (sessionId) => mounted.gateway.disconnect(sessionId),
     drain: () => mounted.drain(),

@@ -5,7 +5,13 @@ import { frameBody, type FrameBody } from './serialize.ts';
 /**
  * The latest GUILD_CREATE (with later GUILD_UPDATEs merged in) seen on the deliveries stream per
  * guild, so a session gets a real GUILD_CREATE after READY. Bounded: past `capacity` the guild
- * seen least recently is forgotten and gets the minimal payload again.
+ * seen least recently is forgotten.
+ *
+ * A guild this node has not seen (it started after the guild's GUILD_CREATE passed, or forgot it)
+ * gets no GUILD_CREATE at all: READY lists it as `{ id, unavailable: true }`, as Discord does
+ * during an outage. A made-up one ("guild <id>", no channels) made discord.js drop every message
+ * of the guild and ignore the real GUILD_CREATE when it came; the durable guild state that would
+ * answer with the real payload is a later issue (README, "READY and GUILD_CREATE").
  */
 export class GuildCache {
   private readonly guilds = new Map<string, { d: Record<string, unknown>; frame?: FrameBody }>();
@@ -29,10 +35,10 @@ export class GuildCache {
     }
   }
 
-  /** GUILD_CREATE for `id`: the cached payload, else a minimal available guild. */
-  createFrame(id: string): FrameBody {
+  /** GUILD_CREATE for `id` from the cached payload; undefined for a guild this node has not seen. */
+  createFrame(id: string): FrameBody | undefined {
     const entry = this.guilds.get(id);
-    if (!entry) return frameBody('GUILD_CREATE', minimalGuild(id));
+    if (!entry) return undefined;
     return (entry.frame ??= frameBody('GUILD_CREATE', { ...entry.d, unavailable: false }));
   }
 
@@ -46,29 +52,4 @@ export class GuildCache {
     this.guilds.set(id, { d });
     if (this.guilds.size > this.capacity) this.guilds.delete(this.guilds.keys().next().value!);
   }
-}
-
-export function minimalGuild(id: string) {
-  return {
-    id,
-    unavailable: false,
-    name: `guild ${id}`,
-    icon: null,
-    owner_id: '0',
-    joined_at: new Date(0).toISOString(),
-    large: false,
-    member_count: 0,
-    features: [],
-    channels: [],
-    threads: [],
-    roles: [],
-    emojis: [],
-    stickers: [],
-    members: [],
-    presences: [],
-    voice_states: [],
-    stage_instances: [],
-    guild_scheduled_events: [],
-    soundboard_sounds: [],
-  };
 }

@@ -8,6 +8,9 @@ export function createEdgeMetrics(registry: Registry) {
     /** Where the sessions gauge reads its values at scrape time. */
     sessionSource: source,
     connections: new Gauge({ name: 'guildcast_edge_connections', help: 'Open websocket connections', registers }),
+    tcpConnections: new Gauge({ name: 'guildcast_edge_tcp_connections', help: 'Open TCP connections of the server, every kind (bounded by EDGE_MAX_CONNECTIONS)', registers }),
+    connectionsRefused: new Counter({ name: 'guildcast_edge_connections_refused_total', help: 'Connections refused at accept or upgrade, by reason (per_address, capacity, websocket_capacity)', registers, labelNames: ['reason'] as const }),
+    connectionsDropped: new Counter({ name: 'guildcast_edge_connections_dropped_total', help: 'Accepted connections dropped for idling, by reason (handshake_timeout, evicted_idle, evicted_unidentified)', registers, labelNames: ['reason'] as const }),
     sessions: new Gauge({
       name: 'guildcast_edge_sessions',
       help: 'Live sessions: connected, or disconnected within their resume window',
@@ -34,6 +37,14 @@ export function createEdgeMetrics(registry: Registry) {
     recordsConsumed: new Counter({ name: 'guildcast_edge_records_consumed_total', help: 'Delivery records read from Kafka', registers }),
     recordsInvalid: new Counter({ name: 'guildcast_edge_records_invalid_total', help: 'Delivery records that failed validation (dead-lettered)', registers }),
     redeliveriesDropped: new Counter({ name: 'guildcast_edge_redeliveries_dropped_total', help: 'Delivery records dropped because their source offset was already passed', registers }),
+    consumerRestarts: new Counter({
+      name: 'guildcast_edge_consumer_restarts_total',
+      help: 'Deliveries consumer crashes, by who restarts it (client: kafkajs; edge: recreated by the edge); each resumes from the edge\'s own positions',
+      registers,
+      labelNames: ['by'] as const,
+    }),
+    deliveriesLost: new Counter({ name: 'guildcast_edge_deliveries_lost_total', help: 'Delivery records gone from Kafka before this edge read them (retention, deleted records); their sessions got op 9', registers }),
+    sessionsInvalidated: new Counter({ name: 'guildcast_edge_sessions_invalidated_total', help: 'Sessions sent op 9 (not resumable) because deliveries they needed were lost', registers }),
   };
 }
 export type EdgeMetrics = ReturnType<typeof createEdgeMetrics>;

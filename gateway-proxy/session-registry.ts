@@ -40,6 +40,11 @@ export class SessionRegistry {
     return this.sessions.get(id);
   }
 
+  /** Every live session, connected or resumable. */
+  values(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
   get size(): number {
     return this.sessions.size;
   }
