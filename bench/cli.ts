@@ -8,16 +8,26 @@ scenarios:
 ${listScenarios().map((s) => `  ${s.name.padEnd(10)} ${s.summary}`).join('\n')}
 
 options:
-  --duration SECONDS     measured time (default 30)
-  --warmup SECONDS       load before measuring starts (default 5)
-  --rate N               open-loop rate, messages per second (e2e: where its search starts)
-  --p99 MS               e2e: the p99 bound of its search for the highest sustained rate (default 50)
+  --duration SECONDS     measured time (default 30; e2e: per trial)
+  --warmup SECONDS       load before measuring starts, not measured (default 5; e2e: before every trial)
+  --rate N               open-loop rate, messages per second (e2e: alone, ONE trial per system at N;
+                         with --p99, where the search starts; default 100)
+  --p99 MS               e2e: search for the highest rate whose p99 stays <= MS with nothing missing,
+                         duplicated or out of order (default when --rate is not given: 50)
   --messages N           backlog or batch size, where the scenario has one
   --guilds N             guilds in the synthetic world (default 200)
   --channels N           channels per guild (default 4)
   --size MIN-MAX         message content length in bytes (default 20-400)
   --clients N            websocket sessions subscribed (default 100)
-  --guilds-per-client N  guilds each session's token allows, spread round-robin (default: all)
+
+e2e only:
+  --shape broadcast|sharded
+                         broadcast: every session receives every guild (default); sharded: session i
+                         identifies as bot shard [i, N] (N = --clients), each event reaches one session
+  --client-procs N       measuring-client processes the sessions are spread over (default 2)
+  --baseline plain|none  also find the plain pipeline's ceiling in the same run (default plain)
+  result.json top level: shape, sessions, ceiling_msg_per_s, ceiling_p50_ms, ceiling_p99_ms,
+  plain_ceiling_msg_per_s, missing, duplicated, out_of_order (at the ceiling), trials
 
 Results: a table here, and result.json, report.md and SVG charts under bench/results/<scenario>-<time>/.
 Needs the local Kafka and Cassandra: npm run infra -- up.`;
@@ -36,7 +46,9 @@ export async function benchCli(argv: string[]): Promise<number> {
       channels: { type: 'string' },
       size: { type: 'string' },
       clients: { type: 'string' },
-      'guilds-per-client': { type: 'string' },
+      shape: { type: 'string' },
+      'client-procs': { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,7 +80,9 @@ export async function benchCli(argv: string[]): Promise<number> {
       contentBytes: { min: Number(m[1]), max: Number(m[2]) },
       clients: int('clients', values.clients, 100)!,
       ...(values.rate !== undefined ? { rate: int('rate', values.rate)! } : {}),
-      ...(values['guilds-per-client'] !== undefined ? { guildsPerClient: int('guilds-per-client', values['guilds-per-client'])! } : {}),
+      ...(values.shape !== undefined ? { shape: oneOf('shape', values.shape, ['broadcast', 'sharded'] as const) } : {}),
+      ...(values['client-procs'] !== undefined ? { clientProcesses: int('client-procs', values['client-procs'])! } : {}),
+      ...(values.baseline !== undefined ? { baseline: oneOf('baseline', values.baseline, ['plain', 'none'] as const) } : {}),
       ...(values.messages !== undefined ? { messages: int('messages', values.messages)! } : {}),
       ...(values.p99 !== undefined ? { p99BoundMs: int('p99', values.p99)! } : {}),
     };
@@ -84,6 +98,11 @@ export async function benchCli(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} expects one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   benchCli(process.argv.slice(2)).then(

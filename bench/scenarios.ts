@@ -11,12 +11,16 @@ import { runStoreBench } from './store/store-bench.ts';
 
 /** Options every scenario understands (each uses the ones that apply to it). */
 export interface CommonOptions extends LoadShape {
-  /** Guilds each client's token allows (e2e); unset: all. */
-  guildsPerClient?: number;
   rate?: number;
   messages?: number;
-  /** Closed-loop search for the highest rate whose p99 stays under this bound (ms). */
+  /** e2e: search for the highest rate whose p99 stays under this bound (ms). */
   p99BoundMs?: number;
+  /** e2e: `broadcast` (every session gets every guild) or `sharded` (session i is bot shard [i, n]). */
+  shape?: 'broadcast' | 'sharded';
+  /** e2e: measuring-client processes. */
+  clientProcesses?: number;
+  /** e2e: also run the plain baseline (default) or not. */
+  baseline?: 'plain' | 'none';
 }
 
 export interface Scenario {
@@ -38,20 +42,25 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'e2e',
-    summary: 'simulated Discord → ingest → Kafka → fanout → store → edge → websocket clients, every role its own process; searches for the highest rate whose p99 holds under --p99 (50 ms), starting at --rate',
+    summary:
+      'simulated Discord → ingest → Kafka → fanout → store → edge → websocket clients, every role and bench part its own process, then the plain baseline in the same run; ' +
+      '--rate N: one trial at N msg/s; --p99 MS (or neither): the highest rate holding p99 ≤ MS (default 50); --shape broadcast|sharded; writes result.json with ceiling_msg_per_s and plain_ceiling_msg_per_s',
     run: (o) =>
       runE2eBench({
         ...e2eDefaults,
+        // --rate alone: one fixed rate. --p99 (with --rate as its start) or neither: the search load testers ask for.
+        mode: o.rate !== undefined && o.p99BoundMs === undefined ? 'fixed' : 'search',
         rate: o.rate ?? e2eDefaults.rate,
+        p99BoundMs: o.p99BoundMs ?? e2eDefaults.p99BoundMs,
+        shape: o.shape ?? e2eDefaults.shape,
+        clientProcesses: o.clientProcesses ?? e2eDefaults.clientProcesses,
+        baseline: o.baseline ?? e2eDefaults.baseline,
         durationSeconds: o.durationSeconds,
         warmupSeconds: o.warmupSeconds,
         guilds: o.guilds,
         channelsPerGuild: o.channelsPerGuild,
         contentBytes: o.contentBytes,
         clients: o.clients,
-        guildsPerClient: o.guildsPerClient ?? e2eDefaults.guildsPerClient,
-        // The question load testers ask: the highest rate that holds p99 under 50 ms, unless told otherwise.
-        p99BoundMs: o.p99BoundMs ?? 50,
       }),
   },
   {

@@ -34,6 +34,15 @@ export class LatencyRecorder {
   reset(): void {
     this.histogram.reset();
   }
+
+  /** The histogram, compressed, for another process to `merge` (measuring clients run in several). */
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.histogram);
+  }
+
+  merge(encoded: string): void {
+    this.histogram.add(hdr.decodeFromCompressedBase64(encoded));
+  }
 }
 
 export interface LatencySummary {

@@ -28,6 +28,10 @@ export interface BenchResult {
   /** Anything a reader needs to interpret the figures (limits, the bottleneck and its evidence). */
   findings?: string[];
   extra?: Record<string, unknown>;
+  /** Written at the top level of result.json, ahead of the rest: a scenario's stable contract with scripts. */
+  top?: Record<string, unknown>;
+  /** Charts beside the standard ones (file name under the result folder, and the chart). */
+  charts?: ({ file: string } & Parameters<typeof lineChart>[0])[];
 }
 
 const resultsRoot = fileURLToPath(new URL('../results/', import.meta.url));
@@ -66,10 +70,15 @@ export async function writeReport(result: BenchResult, dir = resultsRoot): Promi
   const started = new Date().toISOString().replace(/[:.]/g, '-');
   const folder = join(dir, `${result.scenario}-${started}`);
   await mkdir(folder, { recursive: true });
-  const full = { ...result, machine: machine(), writtenAt: new Date().toISOString() };
+  const { top, charts: extraCharts, ...rest } = result;
+  const full = { ...top, ...rest, machine: machine(), writtenAt: new Date().toISOString() };
   await writeFile(join(folder, 'result.json'), JSON.stringify(full, null, 2));
 
   const charts: string[] = [];
+  for (const { file, ...chart } of extraCharts ?? []) {
+    await writeFile(join(folder, file), lineChart(chart));
+    charts.push(`![${chart.title}](${file})`);
+  }
   const timeline = result.timeline ?? [];
   const names = [...new Set(timeline.flatMap((row) => Object.keys(row).filter((k) => k !== 't')))];
   const rates = names.filter((n) => n.endsWith('/s'));

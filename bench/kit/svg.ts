@@ -11,7 +11,7 @@ const W = 720;
 const H = 320;
 const M = { top: 36, right: 150, bottom: 44, left: 70 };
 
-export function lineChart({ title, xLabel, yLabel, series, logX = false }: { title: string; xLabel: string; yLabel: string; series: Series[]; logX?: boolean }): string {
+export function lineChart({ title, xLabel, yLabel, series, logX = false, markers = false }: { title: string; xLabel: string; yLabel: string; series: Series[]; logX?: boolean; /** A dot on every point (sparse series: a single point draws no line). */ markers?: boolean }): string {
   const all = series.flatMap((s) => s.points);
   const fx = logX ? (x: number) => Math.log10(x) : (x: number) => x;
   const xs = all.map(([x]) => fx(x));
@@ -43,6 +43,7 @@ export function lineChart({ title, xLabel, yLabel, series, logX = false }: { tit
     const color = COLORS[i % COLORS.length];
     if (s.points.length > 0)
       parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
+    if (markers) for (const [x, y] of s.points) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${color}"/>`);
     parts.push(`<rect x="${W - M.right + 12}" y="${M.top + i * 18}" width="12" height="12" fill="${color}"/>`);
     parts.push(`<text x="${W - M.right + 30}" y="${M.top + i * 18 + 10}">${esc(s.name)}</text>`);
   });

@@ -1,0 +1,83 @@
+import { createKafka } from '../../core/kafka/client.ts';
+import { loadKafkaConfig } from '../../core/kafka/config.ts';
+import { createLogger } from '../../core/logger.ts';
+import { LatencyRecorder } from '../kit/latency.ts';
+import { decodeNonce } from './accounting.ts';
+import { serve } from './ipc.ts';
+
+/**
+ * The e2e bench's hop watcher, a process of its own: reads `events` and `deliveries` beside the
+ * pipeline and times each hop from the timestamp that stage itself set:
+ * - ingest: intended send → the envelope's `received_at` (ingest's clock when the dispatch arrived);
+ * - fanout: `received_at` → the delivery's persisted time: the `x-guildcast-persisted-at` header
+ *   when fanout sets one, else the deliveries record's CreateTime, which kafkajs stamps inside
+ *   fanout's producer when fanout hands it over after persisting (so it includes kafkajs' send
+ *   path but not ingest's, unlike the events record's CreateTime the old bench used).
+ * Only byte scanning per record: no JSON.parse.
+ */
+export const PERSISTED_AT_HEADER = 'x-guildcast-persisted-at';
+const RECEIVED_AT = Buffer.from('"received_at":');
+const NONCE = Buffer.from('"nonce":"');
+
+export const HOPS = ['ingest (send → received_at)', 'fanout (received_at → persisted)', 'send → persisted'] as const;
+const recorders = Object.fromEntries(HOPS.map((h) => [h, new LatencyRecorder()])) as Record<(typeof HOPS)[number], LatencyRecorder>;
+let persistedFrom: 'header' | 'CreateTime' | undefined;
+
+function receivedAt(value: Buffer): number | undefined {
+  const at = value.indexOf(RECEIVED_AT);
+  if (at < 0) return undefined;
+  let n = 0;
+  let i = at + RECEIVED_AT.length;
+  for (; i < value.length; i++) {
+    const c = value[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    n = n * 10 + (c - 0x30);
+  }
+  return i > at + RECEIVED_AT.length ? n : undefined;
+}
+
+function intendedAt(value: Buffer): number | undefined {
+  const at = value.lastIndexOf(NONCE);
+  if (at < 0) return undefined;
+  const end = value.indexOf(0x22, at + NONCE.length);
+  return end > 0 ? decodeNonce(value.toString('latin1', at + NONCE.length, end))?.intendedAtMs : undefined;
+}
+
+serve({
+  async start(m: { events: string; deliveries: string; groupId: string }) {
+    const kafka = createKafka(loadKafkaConfig(), createLogger('bench-watch', { level: 'warn' }));
+    const consumer = kafka.consumer({ groupId: m.groupId, maxWaitTimeInMs: 50 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [m.events, m.deliveries], fromBeginning: false });
+    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        const isEvents = batch.topic === m.events;
+        for (const record of batch.messages) {
+          const value = record.value;
+          if (!value) continue;
+          const sent = intendedAt(value);
+          const received = receivedAt(value);
+          if (sent === undefined || received === undefined) continue;
+          if (isEvents) {
+            recorders['ingest (send → received_at)'].recordMs(received - sent);
+            continue;
+          }
+          const header = record.headers?.[PERSISTED_AT_HEADER];
+          const persisted = header !== undefined ? Number(header.toString()) : Number(record.timestamp);
+          persistedFrom ??= header !== undefined ? 'header' : 'CreateTime';
+          recorders['fanout (received_at → persisted)'].recordMs(persisted - received);
+          recorders['send → persisted'].recordMs(persisted - sent);
+        }
+      },
+    });
+    await joined;
+    return {};
+  },
+  reset() {
+    for (const r of Object.values(recorders)) r.reset();
+    return {};
+  },
+  summary: () => ({ persistedFrom, hops: Object.fromEntries(Object.entries(recorders).map(([n, r]) => [n, r.summary()])) }),
+});
+process.send!({ cmd: 'ready' });
