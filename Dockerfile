@@ -12,7 +12,9 @@ COPY store ./store
 COPY ingest ./ingest
 COPY fanout ./fanout
 COPY gateway-proxy ./gateway-proxy
-COPY bench ./bench
+# Production files only: no bench/ (`guildcast bench` imports it on demand, so it is simply absent
+# here). infra/discord-sim is the local Discord `guildcast all` and `guildcast sim` run.
+COPY infra/discord-sim ./infra/discord-sim
 COPY infra/local ./infra/local
 COPY infra/maven ./infra/maven
 COPY bin ./bin

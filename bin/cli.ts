@@ -1,8 +1,7 @@
 import { ConfigError } from '../core/config.ts';
 import { host } from '../core/process/host.ts';
 import { infra } from '../infra/local/cli.ts';
-import { benchCli } from '../bench/cli.ts';
-import { runSimulatorCli } from '../bench/gateway-sim/cli.ts';
+import { runSimulatorCli } from '../infra/discord-sim/cli.ts';
 import { dlqCli, rewindCli } from '../fanout/index.ts';
 import { mintTokenCli } from '../gateway-proxy/index.ts';
 import { loadApiConfig } from './roles/api-config.ts';
@@ -58,8 +57,11 @@ export async function main(argv: string[]): Promise<number | 'running'> {
       case 'sim':
         await runSimulatorCli();
         return 'running';
-      case 'bench':
+      case 'bench': {
+        // Loaded only for this command: the benchmarks are not part of the image.
+        const { benchCli } = await import('../bench/cli.ts');
         return await benchCli(rest);
+      }
       case 'dlq':
         return await dlqCli(rest);
       case 'rewind':

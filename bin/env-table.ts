@@ -4,7 +4,7 @@ import { storeEnv } from '../store/index.ts';
 import { fanoutEnv } from '../fanout/index.ts';
 import { edgeEnv } from '../gateway-proxy/index.ts';
 import { ingestEnv } from '../ingest/index.ts';
-import { simulatorEnv } from '../bench/gateway-sim/index.ts';
+import { simulatorEnv } from '../infra/discord-sim/index.ts';
 import { apiEnv } from './roles/api-config.ts';
 import { allEnv } from './roles/all.ts';
 

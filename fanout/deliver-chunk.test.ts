@@ -1,8 +1,8 @@
-import type { TopicMessages } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { MAX_REQUEST_BYTES, recordBytes } from '../core/kafka/byte-batches.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
+import type { TopicMessages } from '../core/kafka/types.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { deliverChunk, type DeliverContext } from './deliver-chunk.ts';
 import type { SourceRecord } from './persist-chunk.ts';

@@ -1,6 +1,6 @@
-import type { Message, TopicMessages } from 'kafkajs';
 import { byteBatches, recordBytes } from '../core/kafka/byte-batches.ts';
 import { deadLetterMessage } from '../core/kafka/dead-letter.ts';
+import type { OutgoingRecord, TopicMessages } from '../core/kafka/types.ts';
 import { persistChunk, type ChunkContext, type ChunkOutcome, type SourceRecord } from './persist-chunk.ts';
 
 export interface DeliverContext extends ChunkContext {
@@ -27,7 +27,7 @@ export interface DeliveredChunk extends ChunkOutcome {
  */
 export async function deliverChunk(records: SourceRecord[], ctx: DeliverContext): Promise<DeliveredChunk> {
   const outcome = await persistChunk(records, ctx);
-  const out: { topic: string; message: Message }[] = [
+  const out: { topic: string; message: OutgoingRecord }[] = [
     ...outcome.deliveries.map((d) => ({
       topic: ctx.deliveriesTopic,
       message: { partition: ctx.partition, key: d.key, value: d.value, headers: d.headers },
@@ -40,8 +40,8 @@ export async function deliverChunk(records: SourceRecord[], ctx: DeliverContext)
   return { ...outcome, requests: requests.length };
 }
 
-function byTopic(request: { topic: string; message: Message }[]): TopicMessages[] {
-  const topics = new Map<string, Message[]>();
+function byTopic(request: { topic: string; message: OutgoingRecord }[]): TopicMessages[] {
+  const topics = new Map<string, OutgoingRecord[]>();
   for (const { topic, message } of request) {
     let messages = topics.get(topic);
     if (!messages) topics.set(topic, (messages = []));

@@ -1,7 +1,7 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, KafkaClient, Producer } from '../core/kafka/types.ts';
 import { ensureTopics } from '../core/kafka/topics.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 import { startRole, type RoleProcess } from '../test/child.ts';
 import { dropKeyspace, eventually, testKafka } from '../test/support.ts';
@@ -22,7 +22,7 @@ import {
  * replays (same id, new offset) never reach a client twice, even across a fanout restart.
  */
 describe('fanout delivers every persisted event exactly once', () => {
-  let kafka: Kafka;
+  let kafka: KafkaClient;
   let admin: Admin;
   let producer: Producer;
   const processes: RoleProcess[] = [];
@@ -33,7 +33,7 @@ describe('fanout delivers every persisted event exactly once', () => {
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
-    producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+    producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
   });
   afterAll(async () => {
@@ -59,7 +59,7 @@ describe('fanout delivers every persisted event exactly once', () => {
     // Deliveries become unwritable (the topic is gone) while fetches, store writes and offset
     // commits keep working: only the delivery send fails, as in an outage that hits just that send.
     await deliveries.stop();
-    await admin.deleteTopics({ topics: [p.topics.deliveries] });
+    await admin.deleteTopics([p.topics.deliveries]);
     const during = Array.from({ length: 200 }, (_, i) => gatewayMessage(guild, 0, 'session-a', 21 + i));
     await produceEvents(producer, p.topics.events, during, 200);
     await eventually('the chunk persisted while its delivery fails', async () => ((await storedIds(p.store, during)).size === during.length ? true : undefined), 120_000);
@@ -79,7 +79,7 @@ describe('fanout delivers every persisted event exactly once', () => {
     // Creating a topic others keep asking for can itself answer "does not host this topic-partition" for a moment.
     await eventually('deliveries created again', async () => {
       await ensureTopics(admin, [{ name: p.topics.deliveries, partitions: 1, retentionMs: 3_600_000 }]);
-      await admin.fetchTopicMetadata({ topics: [p.topics.deliveries] });
+      await admin.describeTopics([p.topics.deliveries]);
       return true;
     });
     const after = await followDeliveries(kafka, p.topics.deliveries);

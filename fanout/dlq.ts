@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import type { IHeaders, Kafka } from 'kafkajs';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { DLQ_HEADERS } from '../core/kafka/dead-letter.ts';
+import { readToEnd } from '../core/kafka/read-to-end.ts';
+import type { KafkaClient } from '../core/kafka/types.ts';
 
 /** One dead letter as `guildcast dlq list/export` prints it and `dlq replay --file` reads it. */
 export interface DeadLetterRecord {
@@ -17,51 +17,28 @@ export interface DeadLetterRecord {
 /** On a record `guildcast dlq replay` put back: the dead-letter offset it came from. */
 export const REPLAYED_FROM_HEADER = 'x-guildcast-replayed-from';
 
-const text = (h: IHeaders[string]) => (h === undefined ? undefined : Array.isArray(h) ? String(h[0]) : String(h));
-
 /** Reads the dead-letter topic from `fromOffset` (default: the start) to its current end, without joining any group's offsets. */
-export async function readDeadLetters(kafka: Kafka, topic: string, { fromOffset = 0n } = {}): Promise<DeadLetterRecord[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  const end = ends.reduce((sum, p) => sum + BigInt(p.high), 0n);
+export async function readDeadLetters(kafka: KafkaClient, topic: string, { fromOffset = 0n } = {}): Promise<DeadLetterRecord[]> {
   const out: DeadLetterRecord[] = [];
-  if (end === 0n) return out;
-  const targets = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
-  if (targets.size === 0) return out;
-  const consumer = kafka.consumer({ groupId: `guildcast-dlq-reader-${randomUUID()}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const done = new Set<number>();
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            if (BigInt(message.offset) >= fromOffset) {
-              const h = message.headers ?? {};
-              const sourceTopic = text(h[DLQ_HEADERS.sourceTopic]);
-              out.push({
-                offset: message.offset,
-                stage: text(h[DLQ_HEADERS.stage]),
-                reason: text(h[DLQ_HEADERS.reason]),
-                ...(sourceTopic
-                  ? { source: { topic: sourceTopic, partition: Number(text(h[DLQ_HEADERS.sourcePartition])), offset: text(h[DLQ_HEADERS.sourceOffset])! } }
-                  : {}),
-                key: message.key?.toString('utf8') ?? null,
-                value: message.value?.toString('utf8') ?? null,
-              });
-            }
-            if (BigInt(message.offset) + 1n >= targets.get(partition)!) done.add(partition);
-            if (done.size === targets.size) resolve();
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await readToEnd(
+    kafka,
+    topic,
+    (record) => {
+      if (BigInt(record.offset) < fromOffset) return;
+      const h = record.headers;
+      const text = (name: string) => h[name]?.toString('utf8');
+      const sourceTopic = text(DLQ_HEADERS.sourceTopic);
+      out.push({
+        offset: record.offset,
+        stage: text(DLQ_HEADERS.stage),
+        reason: text(DLQ_HEADERS.reason),
+        ...(sourceTopic ? { source: { topic: sourceTopic, partition: Number(text(DLQ_HEADERS.sourcePartition)), offset: text(DLQ_HEADERS.sourceOffset)! } } : {}),
+        key: record.key?.toString('utf8') ?? null,
+        value: record.value?.toString('utf8') ?? null,
+      });
+    },
+    { groupPrefix: 'guildcast-dlq-reader' },
+  );
   return out;
 }
 
@@ -70,8 +47,8 @@ export async function readDeadLetters(kafka: Kafka, topic: string, { fromOffset 
  * with the same key, so the guild partitioner routes them as before. Each carries
  * `x-guildcast-replayed-from` with its dead-letter offset. Returns how many were sent.
  */
-export async function replayDeadLetters(kafka: Kafka, letters: DeadLetterRecord[], defaultTopic: string): Promise<number> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: guildPartitioner });
+export async function replayDeadLetters(kafka: KafkaClient, letters: DeadLetterRecord[], defaultTopic: string): Promise<number> {
+  const producer = kafka.producer({ idempotent: true, partitioner: partitionForKey });
   await producer.connect();
   try {
     const byTopic = new Map<string, DeadLetterRecord[]>();
@@ -79,13 +56,12 @@ export async function replayDeadLetters(kafka: Kafka, letters: DeadLetterRecord[
       const topic = l.source?.topic ?? defaultTopic;
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), l]);
     }
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, list]) => ({
+    await producer.sendBatch(
+      [...byTopic].map(([topic, list]) => ({
         topic,
         messages: list.map((l) => ({ key: l.key, value: l.value, headers: { [REPLAYED_FROM_HEADER]: l.offset } })),
       })),
-    });
+    );
     return letters.length;
   } finally {
     await producer.disconnect();

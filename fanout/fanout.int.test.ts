@@ -1,13 +1,14 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, ConsumedRecord, GroupConsumer, KafkaClient, Producer } from '../core/kafka/types.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { parseEnvelope, serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
-import { SnowflakeGenerator, createMessageStore, type CqlClient, type MessageStore } from '../store/index.ts';
+import { SnowflakeGenerator, snowflakeAt } from '../core/discord/snowflake.ts';
+import { createMessageStore, type CqlClient, type MessageStore } from '../store/index.ts';
 import { startRole, type RoleProcess } from '../test/child.ts';
 import { TcpProxy } from '../test/tcp-proxy.ts';
 import { dropKeyspace, eventually, testKafka, testKeyspace, uniqueName } from '../test/support.ts';
@@ -18,7 +19,7 @@ import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 
 const PARTITIONS = 6;
 const ids = new SnowflakeGenerator({ workerId: 3 });
-const guilds = Array.from({ length: 12 }, (_, i) => String((BigInt(Date.now() - i * 86_400_000) - 1420070400000n) << 22n));
+const guilds = Array.from({ length: 12 }, (_, i) => String(snowflakeAt(Date.now() - i * 86_400_000)));
 
 function messageEvent(guildId: string, n: number, overrides: Record<string, unknown> = {}): EventEnvelope {
   const channelId = String(BigInt(guildId) + 1n);
@@ -37,7 +38,7 @@ function messageEvent(guildId: string, n: number, overrides: Record<string, unkn
 }
 
 /** One isolated pipeline: its own topics, consumer group and keyspace. */
-async function pipeline(kafka: Kafka, admin: Admin) {
+async function pipeline(kafka: KafkaClient, admin: Admin) {
   const prefix = uniqueName('fanout');
   const topics = topicNames({ KAFKA_TOPIC_PREFIX: prefix });
   const hour = 3_600_000;
@@ -64,31 +65,34 @@ async function pipeline(kafka: Kafka, admin: Admin) {
 }
 
 async function produce(producer: Producer, topic: string, events: EventEnvelope[]): Promise<void> {
-  await producer.send({ topic, acks: -1, messages: events.map((e) => ({ key: e.guild_id ?? null, value: serializeEnvelope(e) })) });
+  await producer.send({ topic, messages: events.map((e) => ({ key: e.guild_id ?? null, value: serializeEnvelope(e) })) });
 }
 
 /**
  * Reads the deliveries topic and, the moment each delivery arrives, checks that its message is
  * already in the store: the edge must never hear of a message history cannot serve.
  */
-async function watchDeliveries(kafka: Kafka, topic: string, store: MessageStore) {
+async function watchDeliveries(kafka: KafkaClient, topic: string, store: MessageStore) {
   const consumer = kafka.consumer({ groupId: uniqueName('watch') });
+  await consumer.run({
+    topics: [topic],
+    from: 'earliest',
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.records) await onRecord(batch.partition, message);
+    },
+  });
   const delivered = new Map<string, number>();
   const notYetStored: string[] = [];
   const offsetsPerPartition = new Map<number, string[]>();
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
+  async function onRecord(partition: number, message: ConsumedRecord) {
       const event = parseEnvelope(message.value);
       const d = event.d as { id: string; channel_id: string };
       if (!(await store.getMessage(d.channel_id, d.id))) notYetStored.push(d.id);
       delivered.set(d.id, (delivered.get(d.id) ?? 0) + 1);
       const list = offsetsPerPartition.get(partition) ?? [];
-      list.push(String(message.headers?.[SOURCE_OFFSET_HEADER]));
+      list.push(String(message.headers[SOURCE_OFFSET_HEADER]));
       offsetsPerPartition.set(partition, list);
-    },
-  });
+  }
   return { consumer, delivered, notYetStored, offsetsPerPartition };
 }
 
@@ -111,23 +115,23 @@ async function historyCount(client: CqlClient, keyspace: string): Promise<number
 }
 
 describe('fanout against real Kafka and Cassandra, as child processes', () => {
-  let kafka: Kafka;
+  let kafka: KafkaClient;
   let admin: Admin;
   let producer: Producer;
   const processes: RoleProcess[] = [];
-  const consumers: Consumer[] = [];
+  const consumers: GroupConsumer[] = [];
   const keyspaces: { client: CqlClient; keyspace: string }[] = [];
 
   beforeAll(async () => {
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
-    producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+    producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
   });
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-    await Promise.all(consumers.map((c) => c.disconnect()));
+    await Promise.all(consumers.map((c) => c.stop()));
     await producer.disconnect();
     await admin.disconnect();
     for (const k of keyspaces) await dropKeyspace(k.client, k.keyspace);
@@ -224,7 +228,6 @@ describe('fanout against real Kafka and Cassandra, as child processes', () => {
     const good2 = messageEvent(guild, 3);
     await producer.send({
       topic: p.topics.events,
-      acks: -1,
       messages: [
         { key: guild, value: serializeEnvelope(good1) },
         { key: guild, value: Buffer.from('{"this is": not json') },

@@ -1,6 +1,6 @@
-import { ConfigResourceTypes, type Admin, type Kafka, type Producer } from 'kafkajs';
+import type { Admin, KafkaClient, Producer } from '../core/kafka/types.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { startRole, type RoleProcess } from '../test/child.ts';
 import { dropKeyspace, eventually, testKafka } from '../test/support.ts';
 import {
@@ -19,7 +19,7 @@ import {
  * consumer that stops for good makes the process unready and exit instead of idling behind a green /readyz.
  */
 describe('fanout with large records', () => {
-  let kafka: Kafka;
+  let kafka: KafkaClient;
   let admin: Admin;
   let producer: Producer;
   const processes: RoleProcess[] = [];
@@ -30,7 +30,7 @@ describe('fanout with large records', () => {
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
-    producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+    producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
   });
   afterAll(async () => {
@@ -72,10 +72,7 @@ describe('fanout with large records', () => {
     keyspaces.push(p);
     // A deliveries topic that refuses every record: the send fails with a non-retriable error and
     // kafkajs stops the consumer without restarting it.
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: p.topics.deliveries, configEntries: [{ name: 'max.message.bytes', value: '1000' }] }],
-    });
+    await admin.alterTopicConfigs(p.topics.deliveries, { 'max.message.bytes': '1000' });
     const member = startRole('fanout/main.ts', p.env());
     processes.push(member);
     await eventually('ready before the failure', async () => ((await readyz(p.port)).status === 200 ? true : undefined), 120_000);

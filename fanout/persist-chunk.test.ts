@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '../store/index.ts';
 import { FakeSink } from './test-fakes.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { waves } from './operations.ts';
-import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
+import { PERSISTED_AT_HEADER, SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { persistChunk, type MessageSink, type SourceRecord } from './persist-chunk.ts';
 
 const guild = '81384788765712384';
@@ -39,6 +39,10 @@ describe('persistChunk', () => {
     expect(sink.calls).toEqual(['create 10,11']);
     expect(out.deliveries.map((d) => d.event.type)).toEqual(['MESSAGE_CREATE', 'TYPING_START', 'MESSAGE_CREATE']);
     expect(out.deliveries.map((d) => d.headers[SOURCE_OFFSET_HEADER])).toEqual(records.map((r) => r.offset));
+    // Stamped once the store acknowledged the chunk: a time, the same for the whole chunk.
+    const stamps = new Set(out.deliveries.map((d) => d.headers[PERSISTED_AT_HEADER]));
+    expect(stamps.size).toBe(1);
+    expect(Number([...stamps][0])).toBeGreaterThan(0);
     expect(out.deliveries[0]!.value).toBe(records[0]!.value); // the original bytes: serialized once
     expect(out.persisted).toHaveLength(2);
     expect(out.deadLetters).toEqual([]);

@@ -1,7 +1,7 @@
-import type { IHeaders } from 'kafkajs';
 import { EnvelopeError, parseEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import type { DeadLetter } from '../core/kafka/dead-letter.ts';
-import { SOURCE_OFFSET_HEADER, TRACE_HEADER } from '../core/kafka/headers.ts';
+import { PERSISTED_AT_HEADER, SOURCE_OFFSET_HEADER, TRACE_HEADER } from '../core/kafka/headers.ts';
+import type { Headers } from '../core/kafka/types.ts';
 import { StoreUnavailableError, StoreValidationError } from '../store/index.ts';
 import type { ReplayCheck, ReplayFilter } from './dedupe.ts';
 import { REPLAYED_FROM_HEADER } from './dlq.ts';
@@ -18,14 +18,13 @@ export interface SourceRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers?: IHeaders;
+  headers?: Headers;
 }
-
 
 export interface Delivery {
   key: Buffer | null;
   value: Buffer;
-  headers: IHeaders;
+  headers: Headers;
   event: EventEnvelope;
 }
 
@@ -94,6 +93,7 @@ export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): 
   }
 
   for (const wave of waves(items)) await writeWave(wave, ctx);
+  const persistedAt = String(Date.now());
 
   const persisted: EventEnvelope[] = [];
   const deliveries: Delivery[] = [];
@@ -106,7 +106,7 @@ export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): 
     deliveries.push({
       key: item.record.key,
       value: item.record.value!,
-      headers: { [SOURCE_OFFSET_HEADER]: item.record.offset, [TRACE_HEADER]: item.event.trace_id },
+      headers: { [SOURCE_OFFSET_HEADER]: item.record.offset, [TRACE_HEADER]: item.event.trace_id, [PERSISTED_AT_HEADER]: persistedAt },
       event: item.event,
     });
   }

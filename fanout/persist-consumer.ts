@@ -1,7 +1,7 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { MAX_REQUEST_BYTES } from '../core/kafka/byte-batches.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import type { TopicNames } from '../core/kafka/topics.ts';
+import type { Admin, BatchContext, GroupConsumer, KafkaClient, Producer } from '../core/kafka/types.ts';
 import type { Logger } from '../core/logger.ts';
 import { backoffDelay } from '../core/retry/backoff.ts';
 import { ConsumerHealth } from './consumer-health.ts';
@@ -11,7 +11,7 @@ import type { FanoutMetrics } from './metrics.ts';
 import type { MessageSink } from './persist-chunk.ts';
 
 export interface PersistConsumerOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topics: TopicNames;
   groupId: string;
   sink: MessageSink;
@@ -48,7 +48,7 @@ const STALL_MS = 30_000;
  * idempotent.
  */
 export class PersistConsumer {
-  private readonly consumer: Consumer;
+  private readonly consumer: GroupConsumer;
   private readonly producer: Producer;
   private readonly admin: Admin;
   private readonly replayFilters = new Map<number, ReplayFilter>();
@@ -59,40 +59,38 @@ export class PersistConsumer {
     const { kafka, groupId } = options;
     this.consumer = kafka.consumer({
       groupId,
-      sessionTimeout: STALL_MS,
-      rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      sessionTimeoutMs: STALL_MS,
+      rebalanceTimeoutMs: 60_000,
+      heartbeatIntervalMs: 3_000,
       maxBytesPerPartition: 1_048_576,
-      maxWaitTimeInMs: 100,
+      maxWaitMs: 100,
     });
     // Not idempotent, and no in-flight limit: partitions are worked on concurrently and their sends
     // must not queue behind one another (with one request in flight, 12 partitions cost 12 round
     // trips per fetch). Order within a partition holds because a partition's requests go out one
     // after another; a retried send can duplicate records, which the edge drops by source offset.
-    this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.producer = kafka.producer();
     this.admin = kafka.admin();
-    const { GROUP_JOIN, REBALANCING, CRASH, FETCH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, (e) => {
+    this.consumer.on('join', (e) => {
       options.metrics.rebalances.inc();
-      const mine = e.payload.memberAssignment[options.topics.events] ?? [];
+      const mine = e.assignment[options.topics.events] ?? [];
       this.health.joined(mine.length);
       options.metrics.assignedPartitions.set(mine.length);
       // A partition that left and came back may have been advanced by someone else meanwhile: its
       // filter is read again from the committed metadata on its first batch.
       this.replayFilters.clear();
-      options.logger.info({ partitions: mine, memberId: e.payload.memberId }, 'joined fanout group');
+      options.logger.info({ partitions: mine, memberId: e.memberId }, 'joined fanout group');
     });
-    this.consumer.on(FETCH, () => this.health.progress());
-    this.consumer.on(REBALANCING, () => options.logger.info('fanout group rebalancing'));
-    this.consumer.on(CRASH, (e) => {
-      const { error, restart } = e.payload;
+    this.consumer.on('fetch', () => this.health.progress());
+    this.consumer.on('rebalancing', () => options.logger.info('fanout group rebalancing'));
+    this.consumer.on('crash', ({ error, restart }) => {
       this.health.crashed(error, restart);
       this.replayFilters.clear();
       options.metrics.assignedPartitions.set(0);
       options.logger.error({ err: error, restart }, restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not be restarted');
       if (!restart) options.onFatal?.(new Error(`persist consumer crashed: ${error.message}`));
     });
-    // No STOP listener: kafkajs stops the consumer on every crash, before it says (CRASH) whether
+    // No 'stop' listener: kafkajs stops the consumer on every crash, before it says (CRASH) whether
     // it restarts it; only a stop of ours or a crash without restart ends it.
   }
 
@@ -114,34 +112,33 @@ export class PersistConsumer {
   async start(): Promise<void> {
     await this.admin.connect();
     await this.producer.connect();
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.options.topics.events, fromBeginning: true });
+    // Offsets are committed here, per chunk, with the replay filter as metadata (the seam never
+    // commits on its own: a client's own commits would send no metadata and erase it).
     await this.consumer.run({
-      partitionsConsumedConcurrently: this.options.partitionsConcurrently,
-      eachBatchAutoResolve: false,
-      // Offsets are committed here, per chunk, with the replay filter as metadata. kafkajs's own
-      // commits (after every batch, on an interval, on errors) send no metadata and would erase it.
-      autoCommit: false,
-      eachBatch: (payload) => this.handleBatch(payload),
+      topics: [this.options.topics.events],
+      from: 'earliest',
+      partitionsConcurrently: this.options.partitionsConcurrently,
+      autoResolve: false,
+      eachBatch: (context) => this.handleBatch(context),
     });
   }
 
   async stop(): Promise<void> {
-    // disconnect() waits for running batches (they see isRunning() turn false) and leaves the group.
-    await this.consumer.disconnect();
+    // stop() waits for running batches (they see isRunning() turn false) and leaves the group.
+    await this.consumer.stop();
     await this.producer.disconnect();
     await this.admin.disconnect();
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+  private async handleBatch(context: BatchContext): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, commit } = context;
     const { logger, metrics, topics } = this.options;
     const log = logger.child({ partition: batch.partition });
     const replays = await this.replayFilterFor(batch.partition, log);
 
-    for (let start = 0; start < batch.messages.length; start += this.options.chunkSize) {
+    for (let start = 0; start < batch.records.length; start += this.options.chunkSize) {
       if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(start, start + this.options.chunkSize);
+      const chunk = batch.records.slice(start, start + this.options.chunkSize);
       const began = performance.now();
       let outcome;
       try {
@@ -159,7 +156,7 @@ export class PersistConsumer {
           deliveriesTopic: topics.deliveries,
           deadLetterTopic: topics.deadLetter,
           maxRequestBytes: this.options.maxRequestBytes ?? MAX_REQUEST_BYTES,
-          send: async (topicMessages) => void (await this.producer.sendBatch({ acks: -1, topicMessages })),
+          send: (topicMessages) => this.producer.sendBatch(topicMessages),
         });
       } catch (err) {
         if (err instanceof ChunkAbandoned) {
@@ -193,14 +190,14 @@ export class PersistConsumer {
 
       const last = chunk[chunk.length - 1]!.offset;
       resolveOffset(last);
-      await this.commit(batch.topic, batch.partition, last, replays, log);
+      await this.commit(commit, batch.topic, batch.partition, last, replays, log);
       this.health.progress();
       await heartbeat();
     }
   }
 
   /** Commits the offset after `last` with the filter's state, so both move together. */
-  private async commit(topic: string, partition: number, last: string, replays: ReplayFilter, log: Logger): Promise<void> {
+  private async commit(commit: BatchContext['commit'], topic: string, partition: number, last: string, replays: ReplayFilter, log: Logger): Promise<void> {
     const { metadata, omitted } = replays.toMetadata(this.options.offsetMetadataMaxBytes ?? 4096);
     if (omitted > 0) {
       this.options.metrics.replayFilterOmitted.inc(omitted);
@@ -209,15 +206,15 @@ export class PersistConsumer {
         log.warn({ omitted, kept: replays.shards - omitted }, "replay filter exceeds the offset metadata bound; the least recently advanced shards are not persisted, and their replays after a restart would be delivered again");
       }
     }
-    await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString(), metadata }]);
+    await commit([{ topic, partition, offset: (BigInt(last) + 1n).toString(), metadata }]);
   }
 
   /** The partition's filter, read from its committed metadata on the first batch after a join. */
   private async replayFilterFor(partition: number, log: Logger): Promise<ReplayFilter> {
     let filter = this.replayFilters.get(partition);
     if (filter) return filter;
-    const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [this.options.topics.events] });
-    const metadata = committed[0]?.partitions.find((p) => p.partition === partition)?.metadata;
+    const committed = await this.admin.committedOffsets(this.options.groupId, this.options.topics.events);
+    const metadata = committed.find((p) => p.partition === partition)?.metadata;
     const restored = ReplayFilter.fromMetadata(metadata);
     if (!restored.valid) log.warn({ metadata: metadata?.slice(0, 200) }, 'committed offset metadata is not a replay filter; starting with an empty one');
     filter = restored.filter;
@@ -227,7 +224,7 @@ export class PersistConsumer {
 
   private async backoff(
     attempt: number,
-    { heartbeat, isRunning, isStale }: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>,
+    { heartbeat, isRunning, isStale }: Pick<BatchContext, 'heartbeat' | 'isRunning' | 'isStale'>,
   ): Promise<void> {
     const deadline = Date.now() + backoffDelay(attempt, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs });
     while (Date.now() < deadline) {

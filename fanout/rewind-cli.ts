@@ -27,7 +27,7 @@ export async function rewindCli(argv: string[], env: NodeJS.ProcessEnv = process
   const admin = createKafka(config, createLogger('rewind')).admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await admin.topicOffsets(topic);
     const only = values.partition === undefined ? undefined : Number(values.partition);
     const partitions = ends.filter((p) => only === undefined || p.partition === only);
     if (partitions.length === 0) throw new Error(`${topic} has no partition ${values.partition}`);
@@ -37,10 +37,10 @@ export async function rewindCli(argv: string[], env: NodeJS.ProcessEnv = process
     else {
       const at = Date.parse(values.to);
       if (Number.isNaN(at)) throw new Error(`--to expects earliest, an ISO-8601 time or an offset, got "${values.to}"`);
-      const byTime = await admin.fetchTopicOffsetsByTimestamp(topic, at);
+      const byTime = await admin.offsetsAtTime(topic, at);
       offsets = byTime.filter((p) => only === undefined || p.partition === only).map((p) => ({ partition: p.partition, offset: p.offset }));
     }
-    await admin.setOffsets({ groupId, topic, partitions: offsets });
+    await admin.setCommittedOffsets(groupId, topic, offsets);
     for (const o of offsets) process.stdout.write(`${groupId} ${topic}[${o.partition}] -> ${o.offset}\n`);
     return 0;
   } finally {

@@ -1,6 +1,6 @@
-import type { Admin } from 'kafkajs';
 import { createKafka } from '../core/kafka/client.ts';
 import { ensureTopics, standardTopics, topicNames } from '../core/kafka/topics.ts';
+import type { Admin } from '../core/kafka/types.ts';
 import type { HostContext, RunningRole } from '../core/process/host.ts';
 import { retryWithBackoff } from '../core/retry/backoff.ts';
 import { createCqlClient, createMessageStore, messageStoreSettings, migrate } from '../store/index.ts';
@@ -139,7 +139,7 @@ export async function startFanout(config: FanoutConfig, { logger, registry, fata
 
 /** Deliveries reuse the event's partition number, so both topics must be partitioned alike. */
 async function assertSamePartitioning(admin: Admin, events: string, deliveries: string): Promise<void> {
-  const { topics } = await admin.fetchTopicMetadata({ topics: [events, deliveries] });
+  const topics = await admin.describeTopics([events, deliveries]);
   const [a, b] = [events, deliveries].map((t) => topics.find((m) => m.name === t)?.partitions.length);
   if (a === undefined || b === undefined) throw new Error(`${a === undefined ? events : deliveries} has no metadata yet`);
   if (a !== b)

@@ -1,9 +1,11 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
 import { parseEnvelope, serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
+import { followTopic } from '../core/kafka/testing.ts';
+import type { Admin, KafkaClient, Producer } from '../core/kafka/types.ts';
 import { createRegistry } from '../core/metrics.ts';
-import { SnowflakeGenerator, createMessageStore, type CqlClient, type MessageStore } from '../store/index.ts';
+import { DISCORD_EPOCH, SnowflakeGenerator } from '../core/discord/snowflake.ts';
+import { createMessageStore, type CqlClient, type MessageStore } from '../store/index.ts';
 import { freePort } from '../test/child.ts';
 import { testKeyspace, uniqueName } from '../test/support.ts';
 
@@ -12,7 +14,7 @@ import { testKeyspace, uniqueName } from '../test/support.ts';
 const ids = new SnowflakeGenerator({ workerId: 5 });
 
 // A multiple of every partition count the tests use, so `guildOnPartition(i)` lands on partition `i % partitions`.
-const GUILD_BASE = ((BigInt(Date.now() - 86_400_000 * 30) - 1420070400000n) / 5040n) * 5040n;
+const GUILD_BASE = ((BigInt(Date.now() - 86_400_000 * 30) - DISCORD_EPOCH) / 5040n) * 5040n;
 
 /** A guild id whose partition (`(id >> 22) % partitions`) is `index % partitions` for partitions dividing 5040. */
 export function guildOnPartition(index: number): string {
@@ -71,7 +73,6 @@ export async function produceEvents(producer: Producer, topic: string, events: E
   for (let i = 0; i < events.length; i += per)
     await producer.send({
       topic,
-      acks: -1,
       messages: events.slice(i, i + per).map((e) => ({ key: e.guild_id ?? null, value: serializeEnvelope(e) })),
     });
 }
@@ -83,18 +84,12 @@ export interface SeenDelivery {
 }
 
 /** Follows `deliveries` from its beginning, keeping every record with its source offset. */
-export async function followDeliveries(kafka: Kafka, topic: string) {
+export async function followDeliveries(kafka: KafkaClient, topic: string) {
   const seen: SeenDelivery[] = [];
-  const consumer = kafka.consumer({ groupId: uniqueName('fanout-test-reader'), allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ partition, message }) => {
-      seen.push({ partition, sourceOffset: BigInt(String(message.headers?.[SOURCE_OFFSET_HEADER])), event: parseEnvelope(message.value) });
-    },
+  const reader = await followTopic(kafka, topic, (r) => {
+    seen.push({ partition: r.partition, sourceOffset: BigInt(String(r.headers[SOURCE_OFFSET_HEADER])), event: parseEnvelope(r.value) });
   });
-  return { seen, ids: () => new Set(seen.map((s) => s.event.id)), stop: () => consumer.disconnect() };
+  return { seen, ids: () => new Set(seen.map((s) => s.event.id)), stop: () => reader.stop() };
 }
 
 /**

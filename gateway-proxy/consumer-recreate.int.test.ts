@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { KafkaJSNonRetriableError } from 'kafkajs';
+import { NonRetriableError } from '../core/kafka/types.ts';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 import { serializeEnvelope } from '../core/events/envelope.ts';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { ensureTopics } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';
@@ -31,11 +31,11 @@ describe('the deliveries consumer kafkajs gave up on', () => {
     await admin.connect();
     await ensureTopics(admin, [{ name: topic, partitions: 2, retentionMs: 3_600_000 }, { name: `${topic}.dlq`, partitions: 1, retentionMs: 3_600_000 }]);
     await admin.disconnect();
-    const producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
     let sourceOffset = 0;
     const produce = (events: EventEnvelope[]) =>
-      producer.send({ topic, acks: -1, messages: events.map((e) => ({ key: e.guild_id!, value: serializeEnvelope(e), headers: { [SOURCE_OFFSET_HEADER]: String(sourceOffset++) } })) });
+      producer.send({ topic, messages: events.map((e) => ({ key: e.guild_id!, value: serializeEnvelope(e), headers: { [SOURCE_OFFSET_HEADER]: String(sourceOffset++) } })) });
     return { topic, produce, close: () => producer.disconnect() };
   }
 
@@ -56,7 +56,7 @@ describe('the deliveries consumer kafkajs gave up on', () => {
         const n = (event.d as { n: number }).n;
         if (n === 20 && !failed) {
           failed = true;
-          throw new KafkaJSNonRetriableError('the handler failed for good');
+          throw new NonRetriableError('the handler failed for good');
         }
         got.push(n);
       },
@@ -90,7 +90,7 @@ describe('the deliveries consumer kafkajs gave up on', () => {
       metrics: createEdgeMetrics(registry),
       logger: silentLogger,
       onEvent: () => {
-        throw new KafkaJSNonRetriableError('every event fails');
+        throw new NonRetriableError('every event fails');
       },
       onLoss: () => {},
       onFatal: (reason) => void fatal.push(reason),

@@ -1,8 +1,10 @@
-import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { EnvelopeError, parseEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { sendDeadLetters, type DeadLetter } from '../core/kafka/dead-letter.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
+import { isRetriable, type BatchContext, type ConsumedRecord, type GroupConsumer, type KafkaClient, type PartitionOffsets } from '../core/kafka/types.ts';
 import type { Logger } from '../core/logger.ts';
+import { backoffDelay, retryWithBackoff } from '../core/retry/backoff.ts';
+import type { DeliveryLoss } from './delivery-source.ts';
 import type { EdgeMetrics } from './metrics.ts';
 
 const STAGE = 'edge.consume';
@@ -11,16 +13,10 @@ const DEFAULT_STALL_MS = 10_000;
 /** Consumers the edge recreates itself (after kafkajs gave up on one) without a batch in between before the process gives up. */
 const MAX_RECREATIONS = 5;
 
-export interface DeliveryLoss {
-  partition: number;
-  /** Partitions of the topic (to work out which sessions could have had events there). */
-  partitions: number;
-  /** Records between the edge's position and where reading could go on. */
-  records: bigint;
-}
+export type { DeliveryLoss } from './delivery-source.ts';
 
 export interface DeliveryConsumerOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   deadLetterTopic: string;
   /** Every edge node has its own group, so each reads every partition. */
@@ -67,7 +63,9 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
   await admin.connect();
   let ends;
   try {
-    ends = await withRetries(() => admin.fetchTopicOffsets(topic));
+    // Leadership can still be settling right after a topic was created.
+    let tries = 0;
+    ends = await retryWithBackoff(() => admin.topicOffsets(topic), { minMs: 250, maxMs: 250, retryable: (err) => ++tries < 20 && isRetriable(err) });
   } catch (err) {
     await admin.disconnect();
     throw err;
@@ -79,12 +77,12 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
   const passed = new Map<number, bigint>();
   /** Dead letters of records already passed whose send failed: retried with the next batch, not lost with the retry. */
   let unsentLetters: DeadLetter[] = [];
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer();
   await producer.connect();
 
   let state: State = 'starting';
   let lastProgress = Date.now();
-  let current: Consumer | undefined;
+  let current: GroupConsumer | undefined;
   /** Increments on every join, so a verification that a newer join overtook does nothing. */
   let generation = 0;
   let recreationsWithoutProgress = 0;
@@ -102,7 +100,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
   };
 
   /** One record: dropped as a redelivery, dead-lettered, or handed to `onEvent`. Throws only what `onEvent` throws. */
-  const handle = (partition: number, message: KafkaMessage, letters: DeadLetter[]) => {
+  const handle = (partition: number, message: ConsumedRecord, letters: DeadLetter[]) => {
     metrics.recordsConsumed.inc();
     const reject = (reason: string) => {
       metrics.recordsInvalid.inc();
@@ -125,11 +123,11 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     passed.set(partition, sourceOffset);
   };
 
-  const eachBatch = async ({ batch }: EachBatchPayload) => {
+  const eachBatch = async ({ batch }: BatchContext) => {
     const partition = batch.partition;
     const letters = unsentLetters;
     unsentLetters = [];
-    for (const message of batch.messages) {
+    for (const message of batch.records) {
       const offset = BigInt(message.offset);
       const expected = positions.get(partition);
       // Fetched for an older position (a fetch in flight across a rejoin): already handled.
@@ -163,22 +161,22 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
    * them and fetch again. Paused first, synchronously in the join event, so no fetch runs from
    * wherever kafkajs would start on its own.
    */
-  const verify = async (consumer: Consumer, assigned: number[]) => {
+  const verify = async (consumer: GroupConsumer, assigned: number[]) => {
     const joined = ++generation;
     state = 'verifying';
     try {
-      consumer.pause([{ topic }]);
+      consumer.pause(topic);
     } catch {
       return; // already stopped again: the next join verifies
     }
-    let offsets: Awaited<ReturnType<Admin['fetchTopicOffsets']>> | undefined;
+    let offsets: PartitionOffsets[] | undefined;
     for (let attempt = 0; offsets === undefined; attempt++) {
       try {
-        offsets = await admin.fetchTopicOffsets(topic);
+        offsets = await admin.topicOffsets(topic);
       } catch (err) {
         if (stopping || joined !== generation) return;
         logger.warn({ err, attempt }, 'cannot read the partitions\' offsets after joining; retrying');
-        await sleep(Math.min(250 * 2 ** attempt, 5_000));
+        await sleep(backoffDelay(attempt + 1, { minMs: 250, maxMs: 5_000 }));
       }
     }
     if (stopping || joined !== generation || consumer !== current) return;
@@ -198,9 +196,9 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
           position = high;
         }
         positions.set(partition, position);
-        consumer.seek({ topic, partition, offset: String(position) });
+        consumer.seek(topic, partition, String(position));
       }
-      consumer.resume([{ topic }]);
+      consumer.resume(topic);
     } catch (err) {
       logger.warn({ err }, 'the consumer stopped while its positions were being restored; the next join restores them');
       return;
@@ -210,35 +208,28 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     onReady();
   };
 
-  const create = async (): Promise<Consumer> => {
-    const consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+  const create = async (): Promise<GroupConsumer> => {
+    const consumer = kafka.consumer({ groupId: options.groupId, maxWaitMs: 100 });
     current = consumer;
-    const mine = (listener: (payload: any) => void) => (event: { payload: any }) => {
-      if (consumer === current && !stopping) listener(event.payload);
+    const mine = <T>(listener: (payload: T) => void) => (payload: T) => {
+      if (consumer === current && !stopping) listener(payload);
     };
-    consumer.on(consumer.events.GROUP_JOIN, mine((payload) => void verify(consumer, payload.memberAssignment[topic] ?? [])));
-    consumer.on(consumer.events.HEARTBEAT, mine(progress));
-    consumer.on(consumer.events.END_BATCH_PROCESS, mine(progress));
-    consumer.on(consumer.events.REBALANCING, mine(() => (state = 'rebalancing')));
-    consumer.on(consumer.events.STOP, mine(() => (state = 'restarting')));
+    consumer.on('join', mine((payload) => void verify(consumer, payload.assignment[topic] ?? [])));
+    consumer.on('heartbeat', mine(progress));
+    consumer.on('batchEnd', mine(progress));
+    consumer.on('rebalancing', mine(() => (state = 'rebalancing')));
+    consumer.on('stop', mine(() => (state = 'restarting')));
     consumer.on(
-      consumer.events.CRASH,
-      mine(({ error, restart }: { error: Error; restart: boolean }) => {
+      'crash',
+      mine(({ error, restart }) => {
         state = 'restarting';
         metrics.consumerRestarts.inc({ by: restart ? 'client' : 'edge' });
         logger.warn({ err: error, restart }, restart ? 'deliveries consumer crashed; the client restarts it' : 'deliveries consumer crashed for good; recreating it');
         if (!restart) void recreate(error);
       }),
     );
-    try {
-      await consumer.connect();
-      // Only the default for offsets kafkajs resets on its own (out of range): the log start loses the least.
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatch });
-    } catch (err) {
-      await consumer.disconnect().catch(() => {});
-      throw err;
-    }
+    // 'earliest' is only the default for offsets the client resets on its own (out of range): the log start loses the least.
+    await consumer.run({ topics: [topic], from: 'earliest', eachBatch });
     return consumer;
   };
 
@@ -250,7 +241,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
         return;
       }
       // Backs off across crashes too: a consumer that crashes right after each recreation is retried ever more slowly.
-      await sleep(Math.min(500 * 2 ** recreationsWithoutProgress, 15_000));
+      await sleep(backoffDelay(recreationsWithoutProgress, { minMs: 500, maxMs: 15_000 }));
       if (stopping) return;
       try {
         await create();
@@ -292,33 +283,19 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     async stop() {
       stopping = true;
       state = 'stopped';
-      await current?.disconnect();
+      await current?.stop();
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
   };
 }
 
-/** Leadership can still be settling right after a topic was created. */
-async function withRetries<T>(attempt: () => Promise<T>, tries = 20): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (i >= tries || (err as { retriable?: boolean }).retriable === false) throw err;
-      await sleep(250);
-    }
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function headerOffset(headers: IHeaders | undefined): bigint | undefined {
-  const raw = headers?.[SOURCE_OFFSET_HEADER];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  const text = value === undefined ? undefined : value.toString();
+function headerOffset(headers: Record<string, Buffer>): bigint | undefined {
+  const text = headers[SOURCE_OFFSET_HEADER]?.toString();
   return text !== undefined && /^\d{1,19}$/.test(text) ? BigInt(text) : undefined;
 }
 
-function deadLetter(message: KafkaMessage, reason: string, source: DeadLetter['source']): DeadLetter {
+function deadLetter(message: ConsumedRecord, reason: string, source: DeadLetter['source']): DeadLetter {
   return { stage: STAGE, reason, key: message.key, value: message.value, source, headers: message.headers };
 }

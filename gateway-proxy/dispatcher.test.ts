@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Dispatcher } from './dispatcher.ts';
 import { Session } from './session.ts';
-import { prepareEvent, writeFrame, frameLength, type SequencedFrame } from './serialize.ts';
-import { Intent } from './protocol/intents.ts';
+import { prepareEvent } from './serialize.ts';
+import { writeFrame, frameLength, type SequencedFrame } from '../core/discord/gateway/frames.ts';
+import { GatewayIntentBits } from '../core/discord/protocol.ts';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 
 const guild = (n: bigint) => String(n << 22n); // shard (n % count)
@@ -15,7 +16,7 @@ const text = (frame: SequencedFrame) => {
   return JSON.parse(out.toString());
 };
 
-function session(guilds: '*' | string[], shard: [number, number] = [0, 1], intents = Intent.GuildMessages | Intent.MessageContent) {
+function session(guilds: '*' | string[], shard: [number, number] = [0, 1], intents = GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent) {
   const grant = { subject: 's', guilds: guilds === '*' ? ('*' as const) : new Set(guilds), expiresAt: new Date() };
   const s = new Session(grant, shard, intents, 100, () => {});
   const got: SequencedFrame[] = [];
@@ -48,9 +49,9 @@ describe('Dispatcher', () => {
   it('filters by intent and blanks message content without MESSAGE_CONTENT, sharing the serialized body', () => {
     const dispatcher = new Dispatcher();
     const full = session('*');
-    const blind = session('*', [0, 1], Intent.GuildMessages);
+    const blind = session('*', [0, 1], GatewayIntentBits.GuildMessages);
     const other = session('*');
-    const none = session('*', [0, 1], Intent.Guilds);
+    const none = session('*', [0, 1], GatewayIntentBits.Guilds);
     for (const x of [full, blind, other, none]) dispatcher.add(x.s);
     dispatcher.dispatch(prepareEvent(event(guild(1n))));
     expect(none.got).toHaveLength(0);

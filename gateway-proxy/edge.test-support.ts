@@ -1,8 +1,8 @@
 import { WebSocket } from 'ws';
-import type { Producer } from 'kafkajs';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 import { serializeEnvelope } from '../core/events/envelope.ts';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
+import type { Producer } from '../core/kafka/types.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';
 import { createRegistry, type Registry } from '../core/metrics.ts';
@@ -70,7 +70,7 @@ export async function startTestEdge(env: Record<string, string> = {}): Promise<T
   const registry = createRegistry('edge-test', { defaults: false });
   const edge = await startEdge(config, { logger: silentLogger, registry, kafka });
   await edge.ready();
-  const producer: Producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+  const producer: Producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
   await producer.connect();
   let sourceOffset = 0;
   return {
@@ -80,12 +80,11 @@ export async function startTestEdge(env: Record<string, string> = {}): Promise<T
     async produce(events) {
       await producer.send({
         topic: topics.deliveries,
-        acks: -1,
         messages: events.map((e) => ({ key: e.guild_id ?? null, value: serializeEnvelope(e), headers: { [SOURCE_OFFSET_HEADER]: String(sourceOffset++) } })),
       });
     },
     async produceRaw(records) {
-      await producer.send({ topic: topics.deliveries, acks: -1, messages: records });
+      await producer.send({ topic: topics.deliveries, messages: records });
     },
     async close() {
       await producer.disconnect();

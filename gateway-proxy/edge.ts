@@ -1,15 +1,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import type { Kafka } from 'kafkajs';
 import type { EventEnvelope } from '../core/events/envelope.ts';
-import { createKafka } from '../core/kafka/client.ts';
-import { ensureTopics, standardTopics, topicNames } from '../core/kafka/topics.ts';
+import type { KafkaClient } from '../core/kafka/types.ts';
 import { httpBaseUrl } from '../core/http/address.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { tokenSecret, type EdgeConfig } from './config.ts';
-import { startDeliveryConsumer, type DeliveryConsumer } from './consumer.ts';
+import type { DeliverySource } from './delivery-source.ts';
 import { EdgeGateway } from './gateway.ts';
+import { kafkaDeliverySource } from './kafka-delivery-source.ts';
 import { createEdgeMetrics } from './metrics.ts';
 import { readsPartition } from './partition-scope.ts';
 import { attachGateway, gatewayRoutes } from './server.ts';
@@ -18,11 +17,13 @@ import { createTokenSigner } from './tokens.ts';
 export interface EdgeDeps {
   logger: Logger;
   registry: Registry;
-  /** Defaults to one built from the config. */
-  kafka?: Kafka;
-  /** false: no Kafka at all, events come only through `publish` (benchmarks). Default true. */
+  /** The edge's feed; default: the `deliveries` topic (kafka-delivery-source.ts) through `kafka`. */
+  deliveries?: DeliverySource;
+  /** The client the default feed reads through; defaults to one built from the config. */
+  kafka?: KafkaClient;
+  /** false: no feed at all, events come only through `publish` (benchmarks). Default true. */
   consumeDeliveries?: boolean;
-  /** The deliveries consumer cannot be brought back (the host's `fatal`); default: logged only. */
+  /** The feed cannot be brought back (the host's `fatal`); default: logged only. */
   fatal?: (reason: Error) => void;
 }
 
@@ -80,19 +81,10 @@ export async function mountEdge(
   const gateway = new EdgeGateway(config, { tokens, metrics, logger, publicUrl });
   const detach = attachGateway(app.server, gateway);
 
-  let consumer: DeliveryConsumer | undefined;
-  if (deps.consumeDeliveries !== false) {
+  const feed = deps.consumeDeliveries === false ? undefined : (deps.deliveries ?? kafkaDeliverySource(config, deps.kafka ? { kafka: deps.kafka } : {}));
+  if (feed) {
     try {
-      const kafka = deps.kafka ?? createKafka(config, logger);
-      const names = topicNames(config);
-      const admin = kafka.admin();
-      await admin.connect();
-      await ensureTopics(admin, standardTopics(config).filter((t) => t.name === names.deliveries || t.name === names.deadLetter), logger).finally(() => admin.disconnect());
-      consumer = await startDeliveryConsumer({
-        kafka,
-        topic: topicNames(config).deliveries,
-        deadLetterTopic: topicNames(config).deadLetter,
-        groupId: `guildcast-edge-${config.EDGE_NODE_ID}`,
+      await feed.start({
         metrics,
         logger,
         onEvent: (event) => {
@@ -117,11 +109,11 @@ export async function mountEdge(
   }
   return {
     gateway,
-    ready: async () => consumer?.ready,
-    feedProblem: () => consumer?.problem(),
+    ready: async () => feed?.ready(),
+    feedProblem: () => feed?.problem(),
     drain: () => gateway.drain(config.EDGE_DRAIN_GRACE_MS),
     async close() {
-      await consumer?.stop();
+      await feed?.stop();
       await gateway.close();
       detach();
     },

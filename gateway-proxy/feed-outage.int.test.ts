@@ -2,9 +2,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REST } from '@discordjs/rest';
 import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
 import { GatewayIntentBits, type GatewayDispatchPayload } from 'discord-api-types/v10';
-import type { Producer } from 'kafkajs';
+import type { Producer } from '../core/kafka/types.ts';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { createKafka } from '../core/kafka/client.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
@@ -61,14 +61,13 @@ describe('the edge resuming its deliveries after its consumer restarts', () => {
     const edge: Edge = await startEdge(config, { logger: silentLogger, registry, kafka: createKafka(localKafkaConfig, silentLogger, { socketFactory: gate.socketFactory }) });
     cleanups.push(() => edge.close());
     await edge.ready();
-    const producer: Producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+    const producer: Producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     let sourceOffset = 0;
     const produce = async (events: EventEnvelope[]) => {
       await producer.send({
         topic: topics.deliveries,
-        acks: -1,
         messages: events.map((e) => ({ key: e.guild_id ?? null, value: serializeEnvelope(e), headers: { [SOURCE_OFFSET_HEADER]: String(sourceOffset++) } })),
       });
     };
@@ -149,8 +148,8 @@ describe('the edge resuming its deliveries after its consumer restarts', () => {
     await outage(async () => {
       // Only guild 1's partition loses what the edge had not read yet; guild 2's is produced to after.
       await produce(Array.from({ length: 30 }, (_, i) => messageEvent(guilds[1]!, 1_000 + i)));
-      const high = (await admin.fetchTopicOffsets(topics.deliveries)).find((o) => o.partition === 1)!.high;
-      await admin.deleteTopicRecords({ topic: topics.deliveries, partitions: [{ partition: 1, offset: high }] });
+      const high = (await admin.topicOffsets(topics.deliveries)).find((o) => o.partition === 1)!.high;
+      await admin.deleteRecords(topics.deliveries, [{ partition: 1, offset: high }]);
       await produce(Array.from({ length: 30 }, (_, i) => messageEvent(guilds[2]!, 2_000 + i)));
     });
 

@@ -2,9 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REST } from '@discordjs/rest';
 import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
 import { GatewayIntentBits, type GatewayDispatchPayload } from 'discord-api-types/v10';
-import type { Producer } from 'kafkajs';
+import type { Producer } from '../core/kafka/types.ts';
 import { serializeEnvelope } from '../core/events/envelope.ts';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
 import { freePort, startRole, type RoleProcess } from '../test/child.ts';
@@ -93,7 +93,7 @@ describe('clients of an edge node that goes away', () => {
       session_start_limit: { reset_after: number };
     };
 
-    producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+    producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
     let produced = 0;
     producing = true;
@@ -101,7 +101,7 @@ describe('clients of an edge node that goes away', () => {
       // One message every 50 ms for as long as the test runs (bounded by the test's own waits).
       while (producing && produced < 20_000) {
         const n = produced++;
-        await producer!.send({ topic: topics.deliveries, acks: -1, messages: [{ key: guild, value: serializeEnvelope(messageEvent(guild, n)), headers: { [SOURCE_OFFSET_HEADER]: String(n) } }] });
+        await producer!.send({ topic: topics.deliveries, messages: [{ key: guild, value: serializeEnvelope(messageEvent(guild, n)), headers: { [SOURCE_OFFSET_HEADER]: String(n) } }] });
         await new Promise((r) => setTimeout(r, 50));
       }
     })();

@@ -4,20 +4,24 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 import type { Logger } from '../core/logger.ts';
+import { GatewayCloseCodes, GatewayOpcodes } from '../core/discord/protocol.ts';
+import { closeReason } from '../core/discord/gateway/close-codes.ts';
+import { closeZombies, GatewayConnection } from '../core/discord/gateway/connection.ts';
+import { controlFrame, type Outgoing } from '../core/discord/gateway/frames.ts';
+import { FlushScheduler, PlainFrameWriter, ZlibStreamWriter, type FrameWriter, type WriterOptions } from '../core/discord/gateway/writer.ts';
+import { WsTransport } from '../core/discord/gateway/ws-transport.ts';
 import { TcpAdmission } from './admission.ts';
 import type { EdgeConfig } from './config.ts';
-import { GatewayConnection, type GatewayContext } from './connection.ts';
+import { EdgeConnectionHost, type GatewayContext } from './connection.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { GuildCache } from './guild-cache.ts';
 import type { EdgeMetrics } from './metrics.ts';
-import { CLOSE_REASONS, CloseCode } from './protocol/close-codes.ts';
-import { KeyedWindows } from './rate-limit.ts';
-import { controlFrame, prepareEvent } from './serialize.ts';
-import { Op } from './protocol/opcodes.ts';
+import { IGNORED_CLIENT_OPS } from './protocol/frames.ts';
+import { FixedWindow, KeyedWindows } from '../core/rate-limit/fixed-window.ts';
+import { prepareEvent } from './serialize.ts';
 import type { Session } from './session.ts';
 import { SessionRegistry } from './session-registry.ts';
 import type { TokenSigner } from './tokens.ts';
-import { FlushScheduler, SocketWriter, ZlibStreamWriter, type FrameWriter, type WriterOptions } from './writer.ts';
 
 export type GatewayConfig = Pick<
   EdgeConfig,
@@ -51,22 +55,20 @@ function refuseUpgrade(socket: Duplex): void {
   socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
 }
 
-/** A client that stops heartbeating for this many intervals is a zombie. */
-const ZOMBIE_INTERVALS = 1.5;
-
 /**
  * The websocket side of one edge process, without HTTP or Kafka: takes upgrades, runs the
  * connections, and fans events (`publish`) out to the sessions that may see them.
  */
 export class EdgeGateway {
   private readonly wss: WebSocketServer;
-  private readonly connections = new Set<GatewayConnection>();
+  private readonly connections = new Set<GatewayConnection<Session>>();
   private readonly admission: TcpAdmission;
   /** Websockets without a session yet, oldest first, and their sockets: what a full edge evicts for a newcomer. */
-  private readonly unidentified = new Map<GatewayConnection, { socket: Socket }>();
+  private readonly unidentified = new Map<GatewayConnection<Session>, { socket: Socket }>();
   private readonly scheduler = new FlushScheduler();
   private readonly dispatcher = new Dispatcher();
   private readonly ctx: GatewayContext;
+  private readonly host: EdgeConnectionHost;
   private readonly sweep: NodeJS.Timeout;
   private draining = false;
 
@@ -86,13 +88,7 @@ export class EdgeGateway {
     );
     const logger = deps.logger.child({ component: 'gateway' });
     this.ctx = {
-      limits: {
-        maxPayloadBytes: config.EDGE_MAX_PAYLOAD_BYTES,
-        maxShards: config.EDGE_MAX_SHARDS,
-        commandsPerMinute: config.EDGE_COMMANDS_PER_MINUTE,
-        heartbeatIntervalMs: config.EDGE_HEARTBEAT_INTERVAL_MS,
-        identifyTimeoutMs: config.EDGE_IDENTIFY_TIMEOUT_MS,
-      },
+      limits: { maxShards: config.EDGE_MAX_SHARDS },
       publicUrl: deps.publicUrl,
       tokens: deps.tokens,
       sessions: new SessionRegistry(
@@ -106,8 +102,8 @@ export class EdgeGateway {
       identifies: new KeyedWindows(config.EDGE_IDENTIFIES_PER_5S, 5_000),
       metrics: deps.metrics,
       logger,
-      authenticated: (connection) => this.unidentified.delete(connection),
     };
+    this.host = new EdgeConnectionHost(this.ctx);
     const every = Math.min(5_000, Math.max(50, config.EDGE_HEARTBEAT_INTERVAL_MS / 4));
     this.sweep = setInterval(() => this.closeZombies(), every);
     this.sweep.unref();
@@ -163,7 +159,7 @@ export class EdgeGateway {
     for (const connection of this.connections) connection.reconnect();
     const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const connection of this.connections) connection.close(CloseCode.UnknownError, 'draining');
+    for (const connection of this.connections) connection.close(GatewayCloseCodes.UnknownError, 'draining');
   }
 
   async close(): Promise<void> {
@@ -192,41 +188,68 @@ export class EdgeGateway {
   }
 
   private accept(ws: WebSocket, address: string, query: URLSearchParams, socket: Socket): void {
-    const refuse = (code: CloseCode, detail: string) => {
+    const refuse = (code: GatewayCloseCodes, detail: string) => {
       this.deps.metrics.closes.inc({ code });
       this.ctx.logger.debug({ address, code, detail }, 'refusing connection');
-      ws.close(code, CLOSE_REASONS[code]);
+      ws.close(code, closeReason(code));
     };
-    if (query.get('v') !== '10') return refuse(CloseCode.InvalidApiVersion, `v=${query.get('v')}`);
-    if ((query.get('encoding') ?? 'json') !== 'json') return refuse(CloseCode.DecodeError, 'only encoding=json is served');
+    if (query.get('v') !== '10') return refuse(GatewayCloseCodes.InvalidAPIVersion, `v=${query.get('v')}`);
+    if ((query.get('encoding') ?? 'json') !== 'json') return refuse(GatewayCloseCodes.DecodeError, 'only encoding=json is served');
     const compress = query.get('compress');
-    if (compress !== null && compress !== 'zlib-stream') return refuse(CloseCode.DecodeError, 'only compress=zlib-stream is served');
+    if (compress !== null && compress !== 'zlib-stream') return refuse(GatewayCloseCodes.DecodeError, 'only compress=zlib-stream is served');
 
-    let connection: GatewayConnection | undefined;
+    const transport = new WsTransport(ws, (err) => this.ctx.logger.debug({ err, address }, 'websocket error'));
+    let connection: GatewayConnection<Session> | undefined;
     const options: WriterOptions = {
       scheduler: this.scheduler,
-      metrics: this.deps.metrics,
       maxBufferedBytes: this.config.EDGE_MAX_BUFFERED_BYTES,
       onSlowConsumer: () => connection?.slowConsumer(),
+      onFlushed: this.recordFlush,
     };
-    const writer: FrameWriter = compress ? new ZlibStreamWriter(ws, options) : new SocketWriter(ws, options);
-    const opened = new GatewayConnection(ws, address, writer, this.ctx);
+    const writer: FrameWriter = compress ? new ZlibStreamWriter(transport, options) : new PlainFrameWriter(transport, options);
+    const host = this.host.for(address, {
+      attached: (opened) => this.unidentified.delete(opened),
+      closed: (opened) => {
+        this.connections.delete(opened);
+        this.unidentified.delete(opened);
+        this.deps.metrics.connections.dec();
+      },
+    });
+    const opened = new GatewayConnection<Session>(
+      transport,
+      writer,
+      {
+        heartbeatIntervalMs: this.config.EDGE_HEARTBEAT_INTERVAL_MS,
+        identifyTimeoutMs: this.config.EDGE_IDENTIFY_TIMEOUT_MS,
+        maxPayloadBytes: this.config.EDGE_MAX_PAYLOAD_BYTES,
+        ignoredCommands: IGNORED_CLIENT_OPS,
+        commandLimiter: new FixedWindow(this.config.EDGE_COMMANDS_PER_MINUTE, 60_000),
+      },
+      host,
+    );
     connection = opened;
     this.connections.add(opened);
     this.unidentified.set(opened, { socket });
     this.deps.metrics.connections.inc();
-    ws.once('close', () => {
-      opened.closed();
-      this.connections.delete(opened);
-      this.unidentified.delete(opened);
-      this.deps.metrics.connections.dec();
-    });
   }
 
+  /** Dispatches and bytes that reached a socket, and how old the oldest event in them was. */
+  private readonly recordFlush = (frames: readonly Outgoing[], bytes: number): void => {
+    const { metrics } = this.deps;
+    let dispatches = 0;
+    let oldest = Infinity;
+    for (const frame of frames) {
+      if (Buffer.isBuffer(frame)) continue;
+      dispatches++;
+      if (frame.body.receivedAt > 0 && frame.body.receivedAt < oldest) oldest = frame.body.receivedAt;
+    }
+    metrics.bytesOut.inc(bytes);
+    if (dispatches > 0) metrics.eventsDelivered.inc(dispatches);
+    if (oldest !== Infinity) metrics.sessionLag.observe(Math.max(0, Date.now() - oldest) / 1000);
+  };
+
   private closeZombies(): void {
-    const cutoff = Date.now() - this.config.EDGE_HEARTBEAT_INTERVAL_MS * ZOMBIE_INTERVALS;
-    for (const connection of this.connections)
-      if (connection.lastHeartbeatAt < cutoff) connection.close(CloseCode.SessionTimedOut, 'no heartbeat');
+    closeZombies(this.connections, this.config.EDGE_HEARTBEAT_INTERVAL_MS);
     this.ctx.identifies.prune();
   }
 
@@ -243,12 +266,12 @@ export class EdgeGateway {
     for (const connection of this.connections) {
       if (connection.sessionId === undefined || !ids.has(connection.sessionId)) continue;
       connection.send(INVALID_SESSION_FRAME);
-      setTimeout(() => connection.close(CloseCode.SessionTimedOut, 'session invalidated'), INVALIDATED_CLOSE_GRACE_MS).unref();
+      setTimeout(() => connection.close(GatewayCloseCodes.SessionTimedOut, 'session invalidated'), INVALIDATED_CLOSE_GRACE_MS).unref();
     }
     return invalid.length;
   }
 }
 
 /** op 9 `false`: not resumable, IDENTIFY again. */
-const INVALID_SESSION_FRAME = controlFrame(Op.InvalidSession, false);
+const INVALID_SESSION_FRAME = controlFrame(GatewayOpcodes.InvalidSession, false);
 const INVALIDATED_CLOSE_GRACE_MS = 5_000;

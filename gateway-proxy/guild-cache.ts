@@ -1,6 +1,7 @@
+import { LRUCache } from 'lru-cache';
+import { shardFor } from '../core/discord/shard.ts';
 import type { EventEnvelope } from '../core/events/envelope.ts';
-import { shardFor } from '../core/events/partition.ts';
-import { frameBody, type FrameBody } from './serialize.ts';
+import { frameBody, type FrameBody } from '../core/discord/gateway/frames.ts';
 
 /**
  * The latest GUILD_CREATE (with later GUILD_UPDATEs merged in) seen on the deliveries stream per
@@ -14,9 +15,16 @@ import { frameBody, type FrameBody } from './serialize.ts';
  * answer with the real payload is a later issue (README, "READY and GUILD_CREATE").
  */
 export class GuildCache {
-  private readonly guilds = new Map<string, { d: Record<string, unknown>; frame?: FrameBody }>();
+  /**
+   * Recency is "seen on the stream": only `set` (GUILD_CREATE/UPDATE) refreshes it; reads `peek`,
+   * so sessions asking for a guild do not keep one alive that the stream stopped mentioning.
+   */
+  private readonly guilds: LRUCache<string, { d: Record<string, unknown>; frame?: FrameBody }>;
 
-  constructor(private readonly capacity: number) {}
+  constructor(private readonly capacity: number) {
+    // lru-cache needs max >= 1; with 0 `observe` stores nothing.
+    this.guilds = new LRUCache({ max: Math.max(1, capacity) });
+  }
 
   observe(event: Pick<EventEnvelope, 'type' | 'guild_id' | 'd'>): void {
     const id = event.guild_id;
@@ -27,7 +35,7 @@ export class GuildCache {
         this.set(id, { ...d, id });
         break;
       case 'GUILD_UPDATE':
-        this.set(id, { ...this.guilds.get(id)?.d, ...d, id });
+        this.set(id, { ...this.guilds.peek(id)?.d, ...d, id });
         break;
       case 'GUILD_DELETE':
         if (d.unavailable !== true) this.guilds.delete(id);
@@ -37,19 +45,18 @@ export class GuildCache {
 
   /** GUILD_CREATE for `id` from the cached payload; undefined for a guild this node has not seen. */
   createFrame(id: string): FrameBody | undefined {
-    const entry = this.guilds.get(id);
+    const entry = this.guilds.peek(id);
     if (!entry) return undefined;
     return (entry.frame ??= frameBody('GUILD_CREATE', { ...entry.d, unavailable: false }));
   }
 
   /** Known guilds on shard `[id, count]`: what a session allowed every guild is told about in READY. */
   guildsOnShard(id: number, count: number): string[] {
-    return [...this.guilds.keys()].filter((guild) => shardFor(BigInt(guild), count) === id);
+    // Oldest first, the order READY has always listed them in.
+    return [...this.guilds.rkeys()].filter((guild) => shardFor(BigInt(guild), count) === id);
   }
 
   private set(id: string, d: Record<string, unknown>): void {
-    this.guilds.delete(id);
-    this.guilds.set(id, { d });
-    if (this.guilds.size > this.capacity) this.guilds.delete(this.guilds.keys().next().value!);
+    this.guilds.set(id, { d }); // a fresh entry: the cached frame was of the old payload
   }
 }

@@ -6,6 +6,7 @@ export { gatewayRoutes, attachGateway, type GatewayRoutesOptions } from './serve
 export { createTokenSigner, TokenError, type TokenSigner, type AccessGrant } from './tokens.ts';
 export { mintTokenCli } from './mint-token.ts';
 export { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
-export { CloseCode } from './protocol/close-codes.ts';
-export { Intent } from './protocol/intents.ts';
 export { startEdgeRole } from './role.ts';
+export type { DeliverySource, DeliveryTarget, DeliveryLoss } from './delivery-source.ts';
+export { kafkaDeliverySource } from './kafka-delivery-source.ts';
+export { MemoryDeliverySource } from './memory-delivery-source.ts';

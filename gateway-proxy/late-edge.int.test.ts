@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Client, Events, GatewayIntentBits, type Message } from 'discord.js';
-import type { Producer } from 'kafkajs';
+import type { Producer } from '../core/kafka/types.ts';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';
@@ -33,7 +33,6 @@ describe('an edge node that started after the GUILD_CREATEs passed', () => {
   async function produce(events: EventEnvelope[]) {
     await producer.send({
       topic: topics.deliveries,
-      acks: -1,
       messages: events.map((e) => ({ key: e.guild_id ?? null, value: serializeEnvelope(e), headers: { [SOURCE_OFFSET_HEADER]: String(sourceOffset++) } })),
     });
   }
@@ -135,7 +134,7 @@ describe('an edge node that started after the GUILD_CREATEs passed', () => {
       { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
     ]);
     await admin.disconnect();
-    producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+    producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
     // The guild's GUILD_CREATE passes before any edge node runs.
     await produce([guildCreate()]);

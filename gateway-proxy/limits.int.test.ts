@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Socket } from 'node:net';
 import { eventually, testKafka } from '../test/support.ts';
 import { DLQ_HEADERS } from '../core/kafka/dead-letter.ts';
+import { followTopic } from '../core/kafka/testing.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { REST } from '@discordjs/rest';
 import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
 import { GatewayIntentBits, type GatewayDispatchPayload } from 'discord-api-types/v10';
 import { WebSocket } from 'ws';
 import { serializeEnvelope } from '../core/events/envelope.ts';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { uniqueName } from '../test/support.ts';
 import { freePort, type RoleProcess } from '../test/child.ts';
 import { guildOnShard, messageEvent, metricValue, RawClient, startTestEdge, TEST_SECRET, tokens, type TestEdge } from './edge.test-support.ts';
@@ -134,8 +134,8 @@ describe('edge limits and bad input', () => {
     const slow = await client();
     slow.identify(token);
     const ready = await slow.ready();
-    const socket = (slow.ws as unknown as { _socket: Socket })._socket;
-    socket.pause();
+    // ws's own pause stops reading its TCP socket: the edge sees a client that does not read.
+    slow.ws.pause();
     const start = produced;
     const big = { content: 'y'.repeat(4_000) };
     await eventually('the slow reader to be closed', async () => {
@@ -143,7 +143,7 @@ describe('edge limits and bad input', () => {
       await produceMessages(200, big);
       return undefined;
     });
-    socket.resume();
+    slow.ws.resume();
     expect(await slow.closed()).toBe(4000);
     await produceMessages(50, big);
 
@@ -178,19 +178,14 @@ describe('edge limits and bad input', () => {
       (await metricValue(edge.registry, 'guildcast_edge_redeliveries_dropped_total')) >= 1 ? true : undefined,
     );
 
-    const consumer = testKafka().consumer({ groupId: `${edge.topics.deadLetter}-reader` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: edge.topics.deadLetter, fromBeginning: true });
     const letters: { stage: string; value: string }[] = [];
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        letters.push({ stage: String(message.headers?.[DLQ_HEADERS.stage]), value: String(message.value) });
-      },
+    const reader = await followTopic(testKafka(), edge.topics.deadLetter, (record) => {
+      letters.push({ stage: String(record.headers[DLQ_HEADERS.stage]), value: String(record.value) });
     });
     try {
       await eventually('two dead letters', () => (letters.length >= 2 ? true : undefined));
     } finally {
-      await consumer.disconnect();
+      await reader.stop();
     }
     expect(letters.map((l) => l.stage)).toEqual(['edge.consume', 'edge.consume']);
     expect(letters[0]!.value).toBe('not json');
@@ -260,7 +255,7 @@ describe('edge under a connection flood', () => {
   let port: number;
   const guild = guildOnShard(0, 1, 70);
   const prefix = uniqueName('edgeflood');
-  const producer = testKafka().producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+  const producer = testKafka().producer({ partitioner: partitionForKey, idempotent: true });
   const managers: WebSocketManager[] = [];
   const sockets: IdleSocket[] = [];
   const websockets: WebSocket[] = [];
@@ -274,7 +269,6 @@ describe('edge under a connection flood', () => {
     produced += count;
     await producer.send({
       topic: `${prefix}.deliveries`,
-      acks: -1,
       messages: Array.from({ length: count }, (_, i) => ({
         key: guild,
         value: serializeEnvelope(messageEvent(guild, from + i)),

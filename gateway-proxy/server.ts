@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
+import { bearerToken } from '../core/discord/authorization.ts';
+import { httpStatusError } from '../core/discord/rest-errors.ts';
 import type { EdgeGateway } from './gateway.ts';
 import type { TokenSigner } from './tokens.ts';
 
@@ -19,9 +21,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (ap
   app.get('/api/v10/gateway', async () => ({ url: options.gatewayUrl() }));
 
   app.get('/api/v10/gateway/bot', async (request, reply) => {
-    const token = request.headers.authorization;
+    const token = bearerToken(request.headers.authorization, { bare: true });
     const valid = token ? await options.tokens.verify(token).then(() => true, () => false) : false;
-    if (!valid) return reply.code(401).send({ message: '401: Unauthorized', code: 0 });
+    if (!valid) return reply.code(401).send(httpStatusError(401));
     return {
       url: options.gatewayUrl(),
       shards: 1,

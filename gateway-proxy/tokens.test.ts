@@ -31,6 +31,7 @@ describe('access tokens', () => {
       .sign(new TextEncoder().encode('unit-test-secret'));
     await expect(signer.verify(noGuilds)).rejects.toThrow('claims');
     await expect(signer.mint({ subject: 'u', guilds: ['abc'], ttlSeconds: 60 })).rejects.toThrow('snowflake');
+    await expect(signer.mint({ subject: 'u', guilds: ['18446744073709551616'], ttlSeconds: 60 })).rejects.toThrow('snowflake');
   });
 
   it('mints from the command line with the configured secret', async () => {

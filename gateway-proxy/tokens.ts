@@ -1,13 +1,15 @@
 import { randomInt } from 'node:crypto';
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { z } from 'zod';
+import { bearerToken } from '../core/discord/authorization.ts';
+import { snowflakeAt, snowflakeString } from '../core/discord/snowflake.ts';
 
 /**
  * guildcast access tokens: HS256 JWTs whose `guilds` claim names what the holder may receive,
  * either a list of guild ids or `"*"` for every guild. Clients send one as the IDENTIFY token.
  */
 const ISSUER = 'guildcast';
-const snowflake = z.string().regex(/^\d{1,20}$/, 'a decimal snowflake');
+const snowflake = snowflakeString();
 const claimsSchema = z.object({
   sub: z.string().min(1).max(200),
   guilds: z.union([z.literal('*'), z.array(snowflake).max(100_000)]),
@@ -48,8 +50,9 @@ export function createTokenSigner(secret: string): TokenSigner {
         .sign(key);
     },
     async verify(token) {
-      // Discord libraries send bot tokens as-is, some with the REST-style "Bot " prefix.
-      const jwt = token.startsWith('Bot ') ? token.slice(4) : token;
+      // Discord libraries send the IDENTIFY token as-is, some with the REST-style "Bot " prefix:
+      // read by the same parser as the REST routes' Authorization header.
+      const jwt = bearerToken(token, { bare: true }) ?? token;
       let payload: unknown;
       try {
         ({ payload } = await jwtVerify(jwt, key, { algorithms: ['HS256'], issuer: ISSUER }));
@@ -77,15 +80,13 @@ export function grantCovers(token: AccessGrant, session: AccessGrant): boolean {
   return true;
 }
 
-const DISCORD_EPOCH = 1_420_070_400_000n;
-
 /**
  * A snowflake-shaped subject (READY's user.id: libraries parse it as one): the mint time and 22
  * random bits, so subjects minted apart never collide and ones minted in the same millisecond
  * collide with probability 2^-22 (and then still differ in grant checks).
  */
 export function randomSubject(now = Date.now()): string {
-  return String(((BigInt(now) - DISCORD_EPOCH) << 22n) | BigInt(randomInt(0, 1 << 22)));
+  return String(snowflakeAt(now) | BigInt(randomInt(0, 1 << 22)));
 }
 
 /** `24h`, `30m`, `45s`, `7d` or plain seconds. */

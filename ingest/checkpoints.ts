@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Kafka, Producer } from 'kafkajs';
+import { readToEnd } from '../core/kafka/read-to-end.ts';
+import type { KafkaClient, Producer } from '../core/kafka/types.ts';
 import type { Logger } from '../core/logger.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { Checkpoint } from './sessions.ts';
@@ -35,7 +36,7 @@ export function decodeCheckpoint(value: Buffer | string): Checkpoint | undefined
 }
 
 export interface CheckpointStoreOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   intervalMs: number;
   logger: Logger;
@@ -54,48 +55,25 @@ export class CheckpointStore {
   async load(): Promise<Map<number, Checkpoint>> {
     const { kafka, topic, logger } = this.options;
     const latest = new Map<number, Checkpoint>();
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const ends = (await admin.fetchTopicOffsets(topic)).filter((p) => BigInt(p.high) > BigInt(p.low));
-      if (ends.length === 0) return latest;
-      const remaining = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
-      const groupId = `${topic}.loader.${process.pid}.${Date.now()}`;
-      const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
-      await consumer.connect();
-      try {
-        await consumer.subscribe({ topic, fromBeginning: true });
-        await new Promise<void>((resolve, reject) => {
-          consumer
-            .run({
-              autoCommit: false,
-              eachMessage: async ({ partition, message }) => {
-                const shard = Number(message.key?.toString());
-                if (message.value === null) latest.delete(shard);
-                else {
-                  const checkpoint = decodeCheckpoint(message.value);
-                  if (checkpoint) latest.set(checkpoint.shard, checkpoint);
-                  else logger.warn({ offset: message.offset, key: message.key?.toString() }, 'ignoring a malformed checkpoint record');
-                }
-                const end = remaining.get(partition);
-                if (end !== undefined && BigInt(message.offset) + 1n >= end) remaining.delete(partition);
-                if (remaining.size === 0) resolve();
-              },
-            })
-            .catch(reject);
-        });
-      } finally {
-        await consumer.disconnect();
-        await admin.deleteGroups([groupId]).catch(() => undefined);
-      }
-      return latest;
-    } finally {
-      await admin.disconnect();
-    }
+    await readToEnd(
+      kafka,
+      topic,
+      (record) => {
+        const shard = Number(record.key?.toString());
+        if (record.value === null) latest.delete(shard);
+        else {
+          const checkpoint = decodeCheckpoint(record.value);
+          if (checkpoint) latest.set(checkpoint.shard, checkpoint);
+          else logger.warn({ offset: record.offset, key: record.key?.toString() }, 'ignoring a malformed checkpoint record');
+        }
+      },
+      { groupPrefix: `${topic}.loader` },
+    );
+    return latest;
   }
 
   async start(): Promise<void> {
-    this.producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = this.options.kafka.producer({ idempotent: true });
     await this.producer.connect();
     this.timer = setInterval(() => void this.flush().catch((err) => this.options.logger.warn({ err }, 'checkpoint write failed; retrying on the next tick')), this.options.intervalMs);
   }
@@ -121,7 +99,7 @@ export class CheckpointStore {
     const batch = [...this.pending.values()];
     this.pending.clear();
     try {
-      await this.producer.send({ topic: this.options.topic, acks: -1, messages: batch.map((c) => ({ key: String(c.shard), value: encodeCheckpoint(c) })) });
+      await this.producer.send({ topic: this.options.topic, messages: batch.map((c) => ({ key: String(c.shard), value: encodeCheckpoint(c) })) });
       this.options.metrics.checkpointWrites.inc(batch.length);
     } catch (err) {
       // Put them back unless a newer position arrived meanwhile.

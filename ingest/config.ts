@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { atMost, env, loadEnv, type ConfigProblem } from '../core/config.ts';
-import { isSnowflake } from '../store/model/snowflake.ts';
+import { isSnowflake } from '../core/discord/snowflake.ts';
 import { kafkaEnv } from '../core/kafka/config.ts';
 
 /** Discord's largest bots run a few thousand shards; this bounds the id list a typo can expand to. */

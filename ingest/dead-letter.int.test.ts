@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewaySimulator, type GatewaySimulator } from '../bench/gateway-sim/index.ts';
+import { startGatewaySimulator, type GatewaySimulator } from '../infra/discord-sim/index.ts';
 import { DLQ_HEADERS } from '../core/kafka/dead-letter.ts';
 import { topicNames } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isConnectionDispatch } from '../core/events/connection-events.ts';
 import { routingKey, type EventEnvelope } from '../core/events/envelope.ts';
-import { isSnowflake } from '../store/model/snowflake.ts';
+import { isSnowflake, snowflakeString } from '../core/discord/snowflake.ts';
 
 /**
  * Turns a gateway dispatch into the v1 event envelope (ARCHITECTURE.md, "Event envelope"), or says
@@ -31,7 +31,7 @@ export type BuiltEvent =
    */
   | { ok: false; internal: true; type: string };
 
-const snowflake = z.string().refine(isSnowflake, 'a decimal snowflake');
+const snowflake = snowflakeString();
 const withId = z.looseObject({ id: snowflake });
 const inChannel = z.looseObject({ channel_id: snowflake });
 

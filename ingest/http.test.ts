@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEnvelope } from '../core/events/envelope.ts';
 import { DLQ_HEADERS } from '../core/kafka/dead-letter.ts';
 import { silentLogger } from '../core/logger.ts';
-import { SnowflakeGenerator, isSnowflake } from '../store/model/snowflake.ts';
+import { SnowflakeGenerator, isSnowflake } from '../core/discord/snowflake.ts';
 import { traceIdSource } from './envelope.ts';
 import { fakePublisher } from './test-fakes.ts';
 import { GUILD_ID_HEADER, httpIngestPlugin } from './http.ts';
@@ -76,6 +76,39 @@ describe('HTTP ingest', () => {
     expect(String(letter!.headers![DLQ_HEADERS.reason])).toMatch(reason);
     expect(letter!.headers![DLQ_HEADERS.stage]).toBe('ingest.http');
     expect(letter!.headers![DLQ_HEADERS.traceId]).toBe(res.headers['x-guildcast-trace-id']);
+  });
+
+  it("answers with Discord's error bodies, field by field", async () => {
+    const post = async (payload: string | object, headers: Record<string, string> = auth, at = url) =>
+      (await app.inject({ method: 'POST', url: at, headers: { ...headers, 'content-type': 'application/json' }, payload })).json();
+    expect(await post({ content: 'x' }, {})).toEqual({ message: '401: Unauthorized', code: 0 });
+    expect(await post({ content: 'x' }, { authorization: 'Basic secret' })).toEqual({ message: '401: Unauthorized', code: 0 });
+    expect(await post('{"content": ')).toEqual({ code: 50109, message: 'The request body contains invalid JSON.' });
+    expect(await post({ tts: true })).toEqual({ code: 50006, message: 'Cannot send an empty message' });
+    expect(await post({ content: 'x'.repeat(2001), colour: 'red' })).toEqual({
+      code: 50035,
+      message: 'Invalid Form Body',
+      errors: {
+        content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] },
+        colour: { _errors: [{ code: 'UNKNOWN_FIELD', message: 'Unknown field.' }] },
+      },
+    });
+    // Three per token per window (the rate limit set up above): the rest go as the other token.
+    const other = { authorization: 'Bot other' };
+    expect(await post({ content: 'x' }, other, '/api/v10/channels/12x/messages')).toEqual({
+      code: 50035,
+      message: 'Invalid Form Body',
+      errors: { channel_id: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Value is not snowflake.' }] } },
+    });
+    expect(await post({ content: 'x' }, { ...other, 'x-guildcast-guild-id': 'abc' })).toEqual({
+      code: 50035,
+      message: 'Invalid Form Body',
+      errors: { guild_id: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Value is not snowflake.' }] } },
+    });
+  });
+
+  it('takes the token as Bot or Bearer, as every guildcast route does', async () => {
+    expect((await app.inject({ method: 'POST', url, headers: { authorization: 'Bearer secret' }, payload: { content: 'x' } })).statusCode).toBe(200);
   });
 
   it('dead-letters a body that is not JSON', async () => {

@@ -1,12 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { bearerToken } from '../core/discord/authorization.ts';
+import { discordError, httpStatusError, invalidFormBody, RESTJSONErrorCodes, type DiscordErrorBody, type FieldError } from '../core/discord/rest-errors.ts';
+import { isSnowflake, snowflakeString, timestampOf, type SnowflakeGenerator } from '../core/discord/snowflake.ts';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 import type { Logger } from '../core/logger.ts';
-import { isSnowflake, timestampOf, type SnowflakeGenerator } from '../store/model/snowflake.ts';
+import { KeyedWindows, type RateLimitDecision } from '../core/rate-limit/fixed-window.ts';
 import { PublisherClosedError } from './publisher.ts';
 import type { IngestMetrics } from './metrics.ts';
-import { FixedWindowLimiter, type RateLimitDecision } from './rate-limit.ts';
 import type { EventSink } from './sink.ts';
 import { TRACE_HEADER } from '../core/kafka/headers.ts';
 
@@ -27,7 +29,7 @@ export interface HttpIngestOptions {
 export const GUILD_ID_HEADER = 'x-guildcast-guild-id';
 const MAX_CONTENT = 2000;
 
-const snowflake = z.string().refine(isSnowflake, 'Value "%s" is not snowflake.');
+const snowflake = snowflakeString('Value "%s" is not snowflake.');
 const createMessageBody = z
   .strictObject({
     content: z.string().max(MAX_CONTENT, `Must be ${MAX_CONTENT} or fewer in length.`).optional(),
@@ -51,7 +53,7 @@ type CreateMessageBody = z.infer<typeof createMessageBody>;
 class InvalidBody extends Error {
   constructor(
     readonly reason: string,
-    readonly discordBody: object,
+    readonly discordBody: DiscordErrorBody,
   ) {
     super(reason);
   }
@@ -64,7 +66,7 @@ class InvalidBody extends Error {
  */
 export const httpIngestPlugin: FastifyPluginAsync<HttpIngestOptions> = async (app, options) => {
   const { sink, snowflakes, author, newTraceId, metrics, logger } = options;
-  const limiter = new FixedWindowLimiter(options.rateLimit.limit, options.rateLimit.windowMs);
+  const limiter = new KeyedWindows(options.rateLimit.limit, options.rateLimit.windowMs);
   const tokens = options.tokens.map((t) => Buffer.from(t));
 
   // Bodies are parsed here, not by fastify, so one that is not JSON is dead-lettered like any other bad input.
@@ -78,8 +80,8 @@ export const httpIngestPlugin: FastifyPluginAsync<HttpIngestOptions> = async (ap
 
   app.post<{ Params: { channel_id: string }; Body: string | undefined }>('/api/v10/channels/:channel_id/messages', async (request, reply) => {
     const token = authenticate(request, tokens);
-    if (token === undefined) return reply.code(401).send({ message: '401: Unauthorized', code: 0 });
-    const decision = limiter.take(token);
+    if (token === undefined) return reply.code(401).send(httpStatusError(401));
+    const decision = limiter.decide(token);
     setRateLimitHeaders(reply, decision);
     if (!decision.allowed) return tooManyRequests(reply, decision);
 
@@ -89,8 +91,8 @@ export const httpIngestPlugin: FastifyPluginAsync<HttpIngestOptions> = async (ap
     const guildHeader = request.headers[GUILD_ID_HEADER];
     let body: CreateMessageBody;
     try {
-      if (!isSnowflake(request.params.channel_id)) throw new InvalidBody(`channel id ${JSON.stringify(request.params.channel_id)} is not a snowflake`, formError(['channel_id'], 'NUMBER_TYPE_COERCE', 'Value is not snowflake.'));
-      if (guildHeader !== undefined && !isSnowflake(guildHeader)) throw new InvalidBody(`${GUILD_ID_HEADER} is not a snowflake`, formError(['guild_id'], 'NUMBER_TYPE_COERCE', 'Value is not snowflake.'));
+      if (!isSnowflake(request.params.channel_id)) throw new InvalidBody(`channel id ${JSON.stringify(request.params.channel_id)} is not a snowflake`, invalidFormBody([{ path: ['channel_id'], code: 'NUMBER_TYPE_COERCE', message: 'Value is not snowflake.' }]));
+      if (guildHeader !== undefined && !isSnowflake(guildHeader)) throw new InvalidBody(`${GUILD_ID_HEADER} is not a snowflake`, invalidFormBody([{ path: ['guild_id'], code: 'NUMBER_TYPE_COERCE', message: 'Value is not snowflake.' }]));
       body = parseBody(raw);
     } catch (err) {
       if (!(err instanceof InvalidBody)) throw err;
@@ -105,7 +107,7 @@ export const httpIngestPlugin: FastifyPluginAsync<HttpIngestOptions> = async (ap
       });
       return reply.code(400).send(err.discordBody);
     }
-    if (sink.isFull()) return reply.code(503).header('retry-after', '1').send({ message: 'Ingest is overloaded, try again shortly.', code: 0 });
+    if (sink.isFull()) return reply.code(503).header('retry-after', '1').send(discordError(RESTJSONErrorCodes.GeneralError, 'Ingest is overloaded, try again shortly.'));
 
     const id = snowflakes.next();
     const channelId = request.params.channel_id;
@@ -128,18 +130,17 @@ export const httpIngestPlugin: FastifyPluginAsync<HttpIngestOptions> = async (ap
     } catch (err) {
       logger.error({ err, trace_id: traceId }, 'HTTP message was not acknowledged by Kafka');
       const closing = err instanceof PublisherClosedError;
-      return reply.code(503).header('retry-after', '1').send({ message: closing ? 'Ingest is shutting down.' : 'Kafka did not acknowledge the message.', code: 0 });
+      return reply.code(503).header('retry-after', '1').send(discordError(RESTJSONErrorCodes.GeneralError, closing ? 'Ingest is shutting down.' : 'Kafka did not acknowledge the message.'));
     }
     return reply.code(200).send(message);
   });
 };
 
 function authenticate(request: FastifyRequest, tokens: Buffer[]): string | undefined {
-  const header = request.headers.authorization;
-  const match = header && /^(?:Bot|Bearer)\s+(\S+)$/.exec(header);
-  if (!match) return undefined;
-  const given = Buffer.from(match[1]!);
-  return tokens.some((t) => t.length === given.length && timingSafeEqual(t, given)) ? match[1] : undefined;
+  const token = bearerToken(request.headers.authorization);
+  if (token === undefined) return undefined;
+  const given = Buffer.from(token);
+  return tokens.some((t) => t.length === given.length && timingSafeEqual(t, given)) ? token : undefined;
 }
 
 function parseBody(raw: string): CreateMessageBody {
@@ -147,32 +148,19 @@ function parseBody(raw: string): CreateMessageBody {
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    throw new InvalidBody(`body is not JSON: ${(err as Error).message}`, { code: 50109, message: 'The request body contains invalid JSON.' });
+    throw new InvalidBody(`body is not JSON: ${(err as Error).message}`, discordError(RESTJSONErrorCodes.RequestBodyContainsInvalidJSON));
   }
   const parsed = createMessageBody.safeParse(json);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues;
   const reason = issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-  if (issues.some((i) => i.message === 'Cannot send an empty message')) throw new InvalidBody(reason, { code: 50006, message: 'Cannot send an empty message' });
-  const errors: Record<string, unknown> = {};
+  if (issues.some((i) => i.message === 'Cannot send an empty message')) throw new InvalidBody(reason, discordError(RESTJSONErrorCodes.CannotSendAnEmptyMessage));
+  const fields: FieldError[] = [];
   for (const issue of issues) {
-    const fields = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [k]) : [issue.path.map(String)];
-    for (const path of fields) mergeInto(errors, path, discordCode(issue.code), issue.code === 'unrecognized_keys' ? 'Unknown field.' : issue.message);
+    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [k]) : [issue.path.map(String)];
+    for (const path of paths) fields.push({ path, code: discordCode(issue.code), message: issue.code === 'unrecognized_keys' ? 'Unknown field.' : issue.message });
   }
-  throw new InvalidBody(reason, { code: 50035, message: 'Invalid Form Body', errors });
-}
-
-/** Discord's nested form-error shape: `{ field: { _errors: [{ code, message }] } }`. */
-function formError(path: string[], code: string, message: string): object {
-  const errors: Record<string, unknown> = {};
-  mergeInto(errors, path, code, message);
-  return { code: 50035, message: 'Invalid Form Body', errors };
-}
-
-function mergeInto(errors: Record<string, unknown>, path: string[], code: string, message: string): void {
-  let node = errors;
-  for (const part of path) node = (node[part] ??= {}) as Record<string, unknown>;
-  ((node._errors ??= []) as unknown[]).push({ code, message });
+  throw new InvalidBody(reason, invalidFormBody(fields));
 }
 
 function discordCode(zodCode: string): string {

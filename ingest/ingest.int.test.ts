@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Admin } from 'kafkajs';
-import { startGatewaySimulator, type GatewaySimulator } from '../bench/gateway-sim/index.ts';
+import type { Admin } from '../core/kafka/types.ts';
+import { startGatewaySimulator, type GatewaySimulator } from '../infra/discord-sim/index.ts';
 import { partitionFor } from '../core/events/partition.ts';
 import { topicNames } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';
@@ -90,8 +90,7 @@ describe('topics', () => {
     const ingest = await startIngest(config, { logger: silentLogger, registry: new Registry() });
     await ingest.close();
     const names = topicNames(config);
-    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: names.ingestCheckpoints }] });
-    expect(configs.resources[0]!.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('compact');
+    expect((await admin.topicConfigs(names.ingestCheckpoints, ['cleanup.policy']))['cleanup.policy']).toBe('compact');
     const existing = await admin.listTopics();
     expect(existing).toEqual(expect.arrayContaining([names.events, names.deadLetter, names.ingestCheckpoints]));
   });

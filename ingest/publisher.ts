@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
-import { CompressionTypes, type IHeaders, type Producer } from 'kafkajs';
 import { MAX_REQUEST_BYTES, batchEnd, recordBytes } from '../core/kafka/byte-batches.ts';
+import type { Headers, OutgoingRecord, Producer, TopicMessages } from '../core/kafka/types.ts';
 import type { Logger } from '../core/logger.ts';
+import { retryWithBackoff } from '../core/retry/backoff.ts';
 import type { IngestMetrics } from './metrics.ts';
 
 /** Where a gateway record sits in its shard's stream; acknowledged positions become checkpoints. */
@@ -16,7 +16,7 @@ export interface OutboundRecord {
   topic: string;
   key: string | null | undefined;
   value: Buffer;
-  headers?: IHeaders;
+  headers?: Headers;
   /** Event type, for metrics. */
   type: string;
   /** Gateway records: the position this record completes once acknowledged. */
@@ -35,7 +35,8 @@ export interface PublisherOptions {
   compression: 'none' | 'gzip';
   logger: Logger;
   metrics: IngestMetrics;
-  retry?: { initialMs: number; maxMs: number };
+  /** Backoff between attempts of a failed send (core/retry/backoff.ts). */
+  retry?: { minMs: number; maxMs: number };
 }
 
 export interface PublisherEvents {
@@ -78,11 +79,9 @@ export class BatchingPublisher extends EventEmitter<PublisherEvents> {
   private enqueuedCount = 0;
   private ackedCount = 0;
   private readonly loop: Promise<void>;
-  private readonly compression: CompressionTypes;
 
   constructor(private readonly options: PublisherOptions) {
     super();
-    this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.loop = this.run();
   }
 
@@ -191,28 +190,34 @@ export class BatchingPublisher extends EventEmitter<PublisherEvents> {
   }
 
   private async send(batch: Pending[]): Promise<void> {
-    const { producer, logger, metrics, retry = { initialMs: 200, maxMs: 5000 } } = this.options;
-    const byTopic = new Map<string, { key: string | null; value: Buffer; headers?: IHeaders }[]>();
+    const { producer, logger, metrics, compression, retry = { minMs: 200, maxMs: 5000 } } = this.options;
+    const byTopic = new Map<string, OutgoingRecord[]>();
     for (const { record } of batch) {
       let messages = byTopic.get(record.topic);
       if (!messages) byTopic.set(record.topic, (messages = []));
-      messages.push({ key: record.key ?? null, value: record.value, headers: record.headers });
+      messages.push({ key: record.key ?? null, value: record.value, ...(record.headers ? { headers: record.headers } : {}) });
     }
-    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    for (let attempt = 1; ; attempt++) {
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    let lastError: Error | undefined;
+    const attempt = async () => {
       try {
-        await producer.sendBatch({ acks: -1, compression: this.compression, topicMessages });
-        break;
+        await producer.sendBatch(topicMessages, { compression });
       } catch (err) {
         metrics.sendFailures.inc();
-        if (this.abandon.signal.aborted) {
-          this.settleAbandoned(batch, err as Error);
-          return;
-        }
-        const wait = Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(attempt - 1, 16));
-        logger.warn({ err, records: batch.length, attempt, retryInMs: wait }, 'Kafka send failed; retrying the same batch');
-        await delay(wait, undefined, { signal: this.abandon.signal }).catch(() => undefined);
+        lastError = err as Error;
+        throw err;
       }
+    };
+    try {
+      await retryWithBackoff(attempt, {
+        ...retry,
+        signal: this.abandon.signal,
+        onRetry: (err, attempt, retryInMs) => logger.warn({ err, records: batch.length, attempt, retryInMs }, 'Kafka send failed; retrying the same batch'),
+      });
+    } catch (err) {
+      // Only an abandon (close timed out) ends the retries: the batch was never acknowledged.
+      this.settleAbandoned(batch, lastError ?? (err as Error));
+      return;
     }
     this.acknowledge(batch);
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewaySimulator, type GatewaySimulator } from '../bench/gateway-sim/index.ts';
+import { startGatewaySimulator, type GatewaySimulator } from '../infra/discord-sim/index.ts';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 import { topicNames } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';
@@ -93,7 +93,7 @@ describe('ingest process killed mid-stream (SIGKILL) and restarted', () => {
 async function readCheckpoints(topic: string): Promise<Map<number, Checkpoint>> {
   const admin = kafka.admin();
   await admin.connect();
-  const [end] = await admin.fetchTopicOffsets(topic);
+  const [end] = await admin.topicOffsets(topic);
   await admin.disconnect();
   const reader = await followTopic(kafka, topic);
   await eventually('checkpoints read to the end', () => (reader.records.length >= Number(end!.high) ? true : undefined));

@@ -1,19 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { ISocketFactory, Kafka, Producer } from 'kafkajs';
-import { guildPartitioner } from '../core/events/partition.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { httpBaseUrl } from '../core/http/address.ts';
 import { ensureTopics, standardTopics, topicNames } from '../core/kafka/topics.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import type { HostContext, RunningRole } from '../core/process/host.ts';
-import { SnowflakeGenerator } from '../store/model/snowflake.ts';
+import { SnowflakeGenerator } from '../core/discord/snowflake.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import type { IngestConfig } from './config.ts';
 import { traceIdSource } from './envelope.ts';
 import { createDispatchHandler } from './gateway.ts';
 import { httpIngestPlugin } from './http.ts';
 import { createKafka } from '../core/kafka/client.ts';
+import type { SocketFactory } from '../core/kafka/client.ts';
+import type { KafkaClient, Producer } from '../core/kafka/types.ts';
 import { retryWithBackoff } from '../core/retry/backoff.ts';
 import { createIngestMetrics, type IngestMetrics } from './metrics.ts';
 import { BatchingPublisher } from './publisher.ts';
@@ -27,7 +28,7 @@ export interface IngestDeps {
   /** Mount HTTP ingest on this (not yet listening) server instead of listening on INGEST_HTTP_PORT. */
   app?: FastifyInstance;
   /** Tests only: route every Kafka connection through this (`createKafka`'s socketFactory). */
-  kafkaSocketFactory?: ISocketFactory;
+  kafkaSocketFactory?: SocketFactory;
 }
 
 export interface IngestRole {
@@ -54,7 +55,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
   const logger = deps.logger.child({ component: 'ingest' });
   const metrics = createIngestMetrics(deps.registry);
   const topics = topicNames(config);
-  const kafka: Kafka = createKafka(config, deps.logger, deps.kafkaSocketFactory ? { socketFactory: deps.kafkaSocketFactory } : {});
+  const kafka: KafkaClient = createKafka(config, deps.logger, deps.kafkaSocketFactory ? { socketFactory: deps.kafkaSocketFactory } : {});
 
   const admin = kafka.admin();
   await admin.connect();
@@ -65,7 +66,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
     await admin.disconnect();
   }
 
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: guildPartitioner, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({ idempotent: true, partitioner: partitionForKey });
   await producer.connect();
   const publisher = new BatchingPublisher({
     producer,

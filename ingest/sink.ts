@@ -1,6 +1,6 @@
-import type { IHeaders } from 'kafkajs';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { deadLetterMessage } from '../core/kafka/dead-letter.ts';
+import type { Headers } from '../core/kafka/types.ts';
 import type { Logger } from '../core/logger.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { BatchingPublisher, ShardPosition } from './publisher.ts';
@@ -15,7 +15,7 @@ export interface Rejected {
   /** The input exactly as received. */
   value: Buffer | string;
   traceId: string;
-  headers?: IHeaders;
+  headers?: Headers;
   position?: ShardPosition;
 }
 

@@ -1,12 +1,12 @@
-import type { ProducerBatch } from 'kafkajs';
+import type { SendOptions, TopicMessages } from '../core/kafka/types.ts';
 import { silentLogger } from '../core/logger.ts';
 import { Registry } from '../core/metrics.ts';
 import { createIngestMetrics } from './metrics.ts';
 import { BatchingPublisher, type PublisherOptions } from './publisher.ts';
 
-/** An in-memory stand-in for a kafkajs producer, for unit tests of the publishing logic. */
+/** An in-memory stand-in for the Kafka seam's producer, for unit tests of the publishing logic. */
 export class FakeProducer {
-  readonly batches: ProducerBatch[] = [];
+  readonly batches: { topicMessages: TopicMessages[]; compression?: SendOptions['compression'] }[] = [];
   failures = 0;
   private gate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
@@ -21,18 +21,17 @@ export class FakeProducer {
     this.gate = undefined;
   }
 
-  async sendBatch(batch: ProducerBatch) {
+  async sendBatch(topicMessages: TopicMessages[], options: SendOptions = {}): Promise<void> {
     if (this.gate) await this.gate;
     if (this.failures > 0) {
       this.failures--;
       throw new Error('broker unreachable');
     }
-    this.batches.push(batch);
-    return [];
+    this.batches.push({ topicMessages, ...(options.compression ? { compression: options.compression } : {}) });
   }
 
   messages(topic?: string) {
-    return this.batches.flatMap((b) => b.topicMessages ?? []).filter((t) => topic === undefined || t.topic === topic).flatMap((t) => t.messages);
+    return this.batches.flatMap((b) => b.topicMessages).filter((t) => topic === undefined || t.topic === topic).flatMap((t) => t.messages);
   }
 }
 
@@ -48,7 +47,7 @@ export function fakePublisher(overrides: Partial<PublisherOptions> = {}) {
     compression: 'none',
     logger: silentLogger,
     metrics,
-    retry: { initialMs: 1, maxMs: 5 },
+    retry: { minMs: 1, maxMs: 5 },
     ...overrides,
   });
   return { producer, publisher, metrics };

@@ -3,8 +3,9 @@ export { loadStoreConfig, storeEnv, messageStoreSettings, type StoreConfig } fro
 export { createCqlClient, type CqlClient } from './cql/client.ts';
 export { migrate, type MigrateOptions } from './schema/migrate.ts';
 export { migrations, type Migration } from './schema/migrations.ts';
-export { DISCORD_EPOCH, SnowflakeGenerator, isSnowflake, parseSnowflake, snowflakeAt, timestampOf, type Snowflake } from './model/snowflake.ts';
-export { BUCKET_SIZE_MS, bucketOf, bucketsAscending, bucketsDescending } from './model/bucket.ts';
+// Snowflakes and bucket math live in core/discord: import them from there. The id type stays
+// here because the store's signatures use it.
+export type { Snowflake } from '../core/discord/snowflake.ts';
 export { parseMessageCreate, parseMessageEdit, InvalidMessageError, type StoredMessage } from './model/message.ts';
 export { StoreUnavailableError, StoreValidationError, isUnavailable, type ValidationFailure } from './errors.ts';
 export { HISTORY_LIMIT, type HistoryQuery } from './read/history.ts';

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropKeyspace, testKeyspace } from '../test/support.ts';
 import type { CqlClient } from './cql/client.ts';
 import { StoreValidationError } from './errors.ts';
-import { bucketOf } from './model/bucket.ts';
-import type { Snowflake } from './model/snowflake.ts';
+import { bucketOf } from '../core/discord/bucket.ts';
+import type { Snowflake } from '../core/discord/snowflake.ts';
 import { createMessageStore, type MessageStore } from './repository.ts';
 import { prng, randomChannel, referenceHistory } from './test-support/reference-history.ts';
 

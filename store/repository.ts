@@ -13,8 +13,8 @@ import {
   type MessageKey,
   type StoredMessage,
 } from './model/message.ts';
-import { bucketOf } from './model/bucket.ts';
-import type { Snowflake } from './model/snowflake.ts';
+import { bucketOf } from '../core/discord/bucket.ts';
+import type { Snowflake } from '../core/discord/snowflake.ts';
 import { EmptyBucketCache } from './read/empty-buckets.ts';
 import { createHistoryReader, normalizeHistoryQuery, type HistoryQuery, type PartitionRequest } from './read/history.ts';
 import { SingleFlight } from './read/single-flight.ts';

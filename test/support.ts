@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { createKafka } from '../core/kafka/client.ts';
+import { createKafka, type KafkaClient } from '../core/kafka/client.ts';
 import { loadKafkaConfig } from '../core/kafka/config.ts';
 import { silentLogger } from '../core/logger.ts';
 import { createCqlClient, type CqlClient } from '../store/cql/client.ts';
@@ -20,7 +19,7 @@ export const localStoreConfig = {
   CASSANDRA_PASSWORD: undefined,
 };
 
-export function testKafka(): Kafka {
+export function testKafka(): KafkaClient {
   return createKafka(localKafkaConfig, silentLogger);
 }
 

@@ -160,7 +160,7 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
     }, 1000);
     lagTimer.unref();
     progress.begin();
-    const offsetsOf = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+    const offsetsOf = async (topic: string) => (await admin.topicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
     const ctx: TrialContext = { o, load, clients, sampler, watch, deadLetters: () => offsetsOf(topics.deadLetter), previous: undefined, lastSent: [] };
 
     await connectAll(`ws://127.0.0.1:${edgePort}`);
@@ -203,7 +203,7 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
     sampler.end();
     for (const c of Object.values(procs)) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.all(Object.values(procs).map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
-    await admin.deleteTopics({ topics: [...Object.values(topics), ...Object.values(plainTopics)] }).catch(() => {});
+    await admin.deleteTopics([...Object.values(topics), ...Object.values(plainTopics)]).catch(() => {});
     await admin.disconnect();
   }
 }
@@ -353,12 +353,12 @@ async function waitForHttp(url: string, timeoutMs: number, procs: Record<string,
   throw new Error(`${url} not ready within ${timeoutMs / 1000}s`);
 }
 
-async function waitForGroup(admin: import('kafkajs').Admin, groupId: string, timeoutMs: number, procs: Record<string, ChildProcess>): Promise<void> {
+async function waitForGroup(admin: import('../../core/kafka/types.ts').Admin, groupId: string, timeoutMs: number, procs: Record<string, ChildProcess>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     assertAlive(procs);
-    const described = await admin.describeGroups([groupId]).catch(() => undefined);
-    if (described?.groups[0]?.state === 'Stable') return;
+    const described = await admin.describeGroup(groupId).catch(() => undefined);
+    if (described?.state === 'Stable') return;
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`fanout group ${groupId} did not form`);

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { startGatewaySimulator, type GatewaySimulator } from '../gateway-sim/index.ts';
+import { startGatewaySimulator, type GatewaySimulator } from '../../infra/discord-sim/index.ts';
 import { openLoop } from '../kit/open-loop.ts';
 import { createWorkload, type Workload } from '../kit/workload.ts';
 import { encodeNonce } from './accounting.ts';

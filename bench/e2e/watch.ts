@@ -4,18 +4,17 @@ import { createLogger } from '../../core/logger.ts';
 import { LatencyRecorder } from '../kit/latency.ts';
 import { decodeNonce } from './accounting.ts';
 import { serve } from './ipc.ts';
+import { PERSISTED_AT_HEADER } from '../../core/kafka/headers.ts';
 
 /**
  * The e2e bench's hop watcher, a process of its own: reads `events` and `deliveries` beside the
  * pipeline and times each hop from the timestamp that stage itself set:
  * - ingest: intended send → the envelope's `received_at` (ingest's clock when the dispatch arrived);
  * - fanout: `received_at` → the delivery's persisted time: the `x-guildcast-persisted-at` header
- *   when fanout sets one, else the deliveries record's CreateTime, which kafkajs stamps inside
- *   fanout's producer when fanout hands it over after persisting (so it includes kafkajs' send
- *   path but not ingest's, unlike the events record's CreateTime the old bench used).
+ *   fanout sets once the store acknowledged the chunk (older fanouts: the deliveries record's
+ *   CreateTime, stamped inside fanout's producer after persisting).
  * Only byte scanning per record: no JSON.parse.
  */
-export const PERSISTED_AT_HEADER = 'x-guildcast-persisted-at';
 const RECEIVED_AT = Buffer.from('"received_at":');
 const NONCE = Buffer.from('"nonce":"');
 
@@ -46,14 +45,14 @@ function intendedAt(value: Buffer): number | undefined {
 serve({
   async start(m: { events: string; deliveries: string; groupId: string }) {
     const kafka = createKafka(loadKafkaConfig(), createLogger('bench-watch', { level: 'warn' }));
-    const consumer = kafka.consumer({ groupId: m.groupId, maxWaitTimeInMs: 50 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [m.events, m.deliveries], fromBeginning: false });
-    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+    const consumer = kafka.consumer({ groupId: m.groupId, maxWaitMs: 50 });
+    const joined = new Promise<void>((r) => consumer.on('join', () => r()));
     await consumer.run({
+      topics: [m.events, m.deliveries],
+      from: 'latest',
       eachBatch: async ({ batch }) => {
         const isEvents = batch.topic === m.events;
-        for (const record of batch.messages) {
+        for (const record of batch.records) {
           const value = record.value;
           if (!value) continue;
           const sent = intendedAt(value);
@@ -63,7 +62,7 @@ serve({
             recorders['ingest (send → received_at)'].recordMs(received - sent);
             continue;
           }
-          const header = record.headers?.[PERSISTED_AT_HEADER];
+          const header = record.headers[PERSISTED_AT_HEADER];
           const persisted = header !== undefined ? Number(header.toString()) : Number(record.timestamp);
           persistedFrom ??= header !== undefined ? 'header' : 'CreateTime';
           recorders['fanout (received_at → persisted)'].recordMs(persisted - received);

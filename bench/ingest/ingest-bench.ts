@@ -5,10 +5,11 @@
  *
  *   npm run bench -- ingest [--messages N]   (or npx tsx bench/ingest/run.ts)
  */
-import { startGatewaySimulator } from '../gateway-sim/index.ts';
+import { startGatewaySimulator } from '../../infra/discord-sim/index.ts';
 import { serializeEnvelope } from '../../core/events/envelope.ts';
 import { guildPartitioner } from '../../core/events/partition.ts';
 import { createKafka } from '../../core/kafka/client.ts';
+import { rawKafkajs } from '../../core/kafka/kafkajs/client.ts';
 import { ensureTopics, topicNames } from '../../core/kafka/topics.ts';
 import { createLogger, silentLogger } from '../../core/logger.ts';
 import { loadKafkaConfig } from '../../core/kafka/config.ts';
@@ -70,7 +71,7 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Bench
     }
     const admin = kafka.admin();
     await admin.connect();
-    const acknowledged = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    const acknowledged = async () => (await admin.topicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
     const before = await acknowledged();
     const started = performance.now();
     sim.startTraffic({ ratePerSecond: 1_000_000, total: MESSAGES, mix: { MESSAGE_CREATE: 1 }, contentBytes: { min: 50, max: 400 } });
@@ -97,7 +98,9 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Bench
     await admin.connect();
     await ensureTopics(admin, [{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]);
     await admin.disconnect();
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: guildPartitioner, allowAutoTopicCreation: false });
+    // kafkajs itself, not the seam: the baseline measures the client library alone.
+    const kafkajs = rawKafkajs({ brokers: loadKafkaConfig().KAFKA_BROKERS, clientId: 'guildcast-bench-raw', logger: silentLogger });
+    const producer = kafkajs.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: guildPartitioner, allowAutoTopicCreation: false });
     await producer.connect();
     const started = performance.now();
     for (let i = 0; i < records.length; i += BATCH)

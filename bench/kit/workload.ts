@@ -1,7 +1,7 @@
-import { SnowflakeGenerator } from '../../store/model/snowflake.ts';
-import { MessageFactory } from '../gateway-sim/payloads.ts';
-import { seededRandom, type Random } from '../gateway-sim/random.ts';
-import { buildWorld, type World } from '../gateway-sim/world.ts';
+import { SnowflakeGenerator } from '../../core/discord/snowflake.ts';
+import { MessageFactory } from '../../infra/discord-sim/payloads.ts';
+import { seededRandom, type Random } from '../../infra/discord-sim/random.ts';
+import { buildWorld, type World } from '../../infra/discord-sim/world.ts';
 
 /**
  * The bench's synthetic chat: the simulator's world (guilds, channels, members with real snowflake

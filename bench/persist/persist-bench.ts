@@ -1,7 +1,8 @@
 import cassandra from 'cassandra-driver';
-import { guildPartitioner } from '../../core/events/partition.ts';
+import { partitionForKey } from '../../core/events/partition.ts';
 import { serializeEnvelope, type EventEnvelope } from '../../core/events/envelope.ts';
 import { createKafka } from '../../core/kafka/client.ts';
+import { rawKafkajs } from '../../core/kafka/kafkajs/client.ts';
 import { loadKafkaConfig } from '../../core/kafka/config.ts';
 import { ensureTopics, standardTopics, topicNames } from '../../core/kafka/topics.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -9,7 +10,8 @@ import { createRegistry } from '../../core/metrics.ts';
 import { createFanoutMetrics } from '../../fanout/metrics.ts';
 import { PersistConsumer } from '../../fanout/persist-consumer.ts';
 import { groupLag } from '../../fanout/index.ts';
-import { bucketOf, createCqlClient, createMessageStore, loadStoreConfig, migrate } from '../../store/index.ts';
+import { bucketOf } from '../../core/discord/bucket.ts';
+import { createCqlClient, createMessageStore, loadStoreConfig, migrate } from '../../store/index.ts';
 import { LatencyRecorder } from '../kit/latency.ts';
 import { openLoop } from '../kit/open-loop.ts';
 import { Progress } from '../kit/progress.ts';
@@ -66,7 +68,7 @@ export async function runPersistBench(options: PersistBenchOptions): Promise<Ben
   const sentAt = new Map<string, number>();
   const persistedLatency = new LatencyRecorder();
   const progress = new Progress('persist');
-  const producer = kafka.producer({ createPartitioner: guildPartitioner, idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
   await producer.connect();
   const envelope = (): EventEnvelope => {
     const m = workload.nextMessage();
@@ -98,7 +100,7 @@ export async function runPersistBench(options: PersistBenchOptions): Promise<Ben
     const backlog: EventEnvelope[] = Array.from({ length: options.messages }, envelope);
     const bytes = backlog.reduce((s, e) => s + serializeEnvelope(e).length, 0);
     for (let i = 0; i < backlog.length; i += 2000)
-      await producer.send({ topic: topics.events, acks: -1, messages: backlog.slice(i, i + 2000).map((e) => ({ key: e.guild_id!, value: serializeEnvelope(e) })) });
+      await producer.send({ topic: topics.events, messages: backlog.slice(i, i + 2000).map((e) => ({ key: e.guild_id!, value: serializeEnvelope(e) })) });
 
     const group = `${prefix}-group`;
     const consumer = new PersistConsumer({
@@ -115,7 +117,9 @@ export async function runPersistBench(options: PersistBenchOptions): Promise<Ben
     const persistRate = options.messages / ((drainedAt - began) / 1000);
 
     // 2a. The raw kafkajs consumer over the same backlog: what reading alone costs.
-    const rawConsumer = kafka.consumer({ groupId: `${prefix}-raw`, maxWaitTimeInMs: 100 });
+    // kafkajs itself, not the seam: the baseline measures the client library alone.
+    const kafkajs = rawKafkajs({ brokers: kafkaConfig.KAFKA_BROKERS, clientId: kafkaConfig.KAFKA_CLIENT_ID, logger });
+    const rawConsumer = kafkajs.consumer({ groupId: `${prefix}-raw`, maxWaitTimeInMs: 100 });
     await rawConsumer.connect();
     await rawConsumer.subscribe({ topic: topics.events, fromBeginning: true });
     let consumed = 0;
@@ -157,7 +161,7 @@ export async function runPersistBench(options: PersistBenchOptions): Promise<Ben
       if (pending.length === 0) return;
       const batch = pending;
       pending = [];
-      sends.push(producer.send({ topic: topics.events, acks: -1, messages: batch.map((e) => ({ key: e.guild_id!, value: serializeEnvelope(e) })) }));
+      sends.push(producer.send({ topic: topics.events, messages: batch.map((e) => ({ key: e.guild_id!, value: serializeEnvelope(e) })) }));
     };
     const flusher = setInterval(flush, 2);
     progress.gauge('lag', () => lagNow);
@@ -203,7 +207,7 @@ export async function runPersistBench(options: PersistBenchOptions): Promise<Ben
     };
   } finally {
     await producer.disconnect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+    await admin.deleteTopics(Object.values(topics)).catch(() => {});
     await admin.disconnect();
     await cql.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});
     await cql.shutdown();

@@ -2,7 +2,9 @@ import cassandra from 'cassandra-driver';
 import hdr from 'hdr-histogram-js';
 import { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../../core/logger.ts';
-import { bucketOf, createCqlClient, createMessageStore, migrate, snowflakeAt, SnowflakeGenerator, type StoreConfig } from '../../store/index.ts';
+import { bucketOf } from '../../core/discord/bucket.ts';
+import { snowflakeAt, SnowflakeGenerator } from '../../core/discord/snowflake.ts';
+import { createCqlClient, createMessageStore, migrate, type StoreConfig } from '../../store/index.ts';
 
 export interface StoreBenchOptions {
   config: Pick<StoreConfig, 'CASSANDRA_CONTACT_POINTS' | 'CASSANDRA_LOCAL_DC' | 'CASSANDRA_USERNAME' | 'CASSANDRA_PASSWORD' | 'CASSANDRA_REPLICATION'>;

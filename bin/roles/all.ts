@@ -3,7 +3,7 @@ import { env, loadEnv } from '../../core/config.ts';
 import { host, type RunningRole } from '../../core/process/host.ts';
 import { createLogger } from '../../core/logger.ts';
 import { infra, runningServers } from '../../infra/local/cli.ts';
-import { startGatewaySimulator, type GatewaySimulator } from '../../bench/gateway-sim/index.ts';
+import { startGatewaySimulator, type GatewaySimulator } from '../../infra/discord-sim/index.ts';
 import { loadFanoutConfig, startFanout } from '../../fanout/index.ts';
 import { createTokenSigner, loadEdgeConfig, startEdgeRole, tokenSecret } from '../../gateway-proxy/index.ts';
 import { loadIngestConfig, startIngestRole } from '../../ingest/index.ts';

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Admin } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { groupLag } from '../../fanout/index.ts';
+import { groupLag } from '../../core/kafka/lag.ts';
+import { endOffsetTotal } from '../../core/kafka/read-to-end.ts';
+import type { Admin } from '../../core/kafka/types.ts';
 
 export interface ConsoleOptions {
   admin: Admin;
@@ -63,7 +64,7 @@ class DeliveryRate {
 
   async perSecond(): Promise<number> {
     try {
-      const total = (await this.admin.fetchTopicOffsets(this.topic)).reduce((s, p) => s + Number(p.high), 0);
+      const total = Number(await endOffsetTotal(this.admin, this.topic));
       const at = Date.now();
       if (this.last && at > this.last.at) this.rate = ((total - this.last.total) * 1000) / (at - this.last.at);
       this.last = { at, total };

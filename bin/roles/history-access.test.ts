@@ -61,6 +61,19 @@ describe('history behind guildcast tokens', () => {
     expect(res.json()).toEqual({ message: '401: Unauthorized', code: 0 });
   });
 
+  it('reads the token from the Authorization header as every guildcast route does: Bot, Bearer or bare', async () => {
+    const { app, only } = await api();
+    const token = await only([guildA]);
+    const url = `/api/v10/channels/${channelA}/messages`;
+    for (const authorization of [`Bot ${token}`, `Bearer ${token}`, `bot ${token}`, token])
+      expect((await app.inject({ url, headers: { authorization } })).statusCode, authorization.slice(0, 7)).toBe(200);
+    for (const authorization of [`Basic ${token}`, `Bot ${token} extra`]) {
+      const res = await app.inject({ url, headers: { authorization } });
+      expect(res.statusCode).toBe(401);
+      expect(res.body).toBe('{"message":"401: Unauthorized","code":0}');
+    }
+  });
+
   it("serves the token's guilds: pages, past-the-end pages, one message, an unknown message", async () => {
     const { app, only } = await api();
     const token = await only([guildA]);

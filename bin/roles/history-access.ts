@@ -1,9 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { withTimeout } from '../../core/async/with-timeout.ts';
+import { bearerToken } from '../../core/discord/authorization.ts';
+import { discordError, httpStatusError, RESTJSONErrorCodes } from '../../core/discord/rest-errors.ts';
+import { parseSnowflake } from '../../core/discord/snowflake.ts';
 import type { AccessGrant, TokenSigner } from '../../gateway-proxy/index.ts';
-import { historyRoutes, parseSnowflake, StoreUnavailableError, type HistoryRoutesOptions } from '../../store/index.ts';
+import { historyRoutes, StoreUnavailableError, type HistoryRoutesOptions } from '../../store/index.ts';
 
 export interface HistoryAccessOptions extends HistoryRoutesOptions {
-  /** Verifies `Authorization: Bot <guildcast token>`, the same tokens the edge accepts. */
+  /** Verifies `Authorization: Bot <guildcast token>` (or `Bearer`, or the bare token), the same tokens the edge accepts. */
   tokens: TokenSigner;
 }
 
@@ -14,7 +18,7 @@ declare module 'fastify' {
 }
 
 /** Discord's answer for a channel that does not exist; see bin/README.md for why every refusal is this one. */
-const UNKNOWN_CHANNEL = { message: 'Unknown Channel', code: 10003 } as const;
+const UNKNOWN_CHANNEL = discordError(RESTJSONErrorCodes.UnknownChannel);
 
 /**
  * The store's history routes behind guildcast tokens: a request needs a valid token (401 as
@@ -28,12 +32,12 @@ const UNKNOWN_CHANNEL = { message: 'Unknown Channel', code: 10003 } as const;
  */
 export const historyAccess: FastifyPluginAsync<HistoryAccessOptions> = async (app, { tokens, store, deadlineMs = 5000 }) => {
   app.addHook('onRequest', async (request, reply) => {
-    const header = request.headers.authorization;
+    const token = bearerToken(request.headers.authorization, { bare: true });
     try {
-      if (!header) throw new Error('no token');
-      request.grant = await tokens.verify(header);
+      if (!token) throw new Error('no token');
+      request.grant = await tokens.verify(token);
     } catch {
-      return reply.code(401).send({ message: '401: Unauthorized', code: 0 });
+      return reply.code(401).send(httpStatusError(401));
     }
   });
   app.addHook('preSerialization', async (request, reply, payload: unknown) => {
@@ -52,16 +56,8 @@ export const historyAccess: FastifyPluginAsync<HistoryAccessOptions> = async (ap
   async function newestOf(params: unknown): Promise<{ guild_id?: string } | undefined> {
     const channelId = parseSnowflake((params as { channel_id?: unknown }).channel_id);
     if (channelId === undefined) return undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError(`no answer from the store within ${deadlineMs} ms`)), deadlineMs);
-    });
-    try {
-      const [newest] = await Promise.race([store.history(channelId, { limit: 1 }), deadline]);
-      return newest as { guild_id?: string } | undefined;
-    } finally {
-      clearTimeout(timer);
-    }
+    const [newest] = await withTimeout(store.history(channelId, { limit: 1 }), deadlineMs, () => new StoreUnavailableError(`no answer from the store within ${deadlineMs} ms`));
+    return newest as { guild_id?: string } | undefined;
   }
 
   // Only the route options: fastify hands register options (like `prefix`) to the plugin too.

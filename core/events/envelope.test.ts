@@ -27,6 +27,8 @@ describe('event envelope', () => {
     expect(() => parseEnvelope(JSON.stringify({ ...event, guild_id: 123 }))).toThrow(/guild_id/);
     expect(() => parseEnvelope(JSON.stringify({ ...event, type: 'lower' }))).toThrow(/type: an upper-case dispatch name/);
     expect(() => parseEnvelope(JSON.stringify({ ...event, v: 2 }))).toThrow(/v:/);
+    // 20 digits but above 2^64 - 1: not a snowflake, though it looks like one.
+    expect(() => parseEnvelope(JSON.stringify({ ...event, guild_id: '99999999999999999999' }))).toThrow(/guild_id: a decimal snowflake/);
   });
 
   it('routes by guild, then channel', () => {

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { snowflakeString } from '../discord/snowflake.ts';
 
 /**
  * The record every role reads and writes on the event topics (ARCHITECTURE.md, "Event envelope").
  * Version 1. Ids are decimal strings. Consumers must validate with `parseEnvelope` and send what
  * fails to the dead-letter topic, never drop it.
  */
-const snowflake = z.string().regex(/^\d{1,20}$/, 'a decimal snowflake');
+const snowflake = snowflakeString();
 
 export const envelopeSchema = z.object({
   v: z.literal(1),

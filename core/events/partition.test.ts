@@ -21,5 +21,7 @@ describe('guild partitioning', () => {
     expect(partitionForKey(Buffer.from(String(guild)), 12)).toBe(partitionFor(guild, 12));
     expect(partitionForKey(null, 12)).toBe(0);
     expect(partitionForKey('not-a-snowflake', 12)).toBe(0);
+    expect(partitionForKey('18446744073709551616', 12)).toBe(0); // 2^64: above the largest snowflake
+    expect(partitionForKey('18446744073709551615', 12)).toBe(partitionFor(2n ** 64n - 1n, 12));
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
+import { withTimeout } from '../async/with-timeout.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -33,12 +34,4 @@ export function opsRoutes(registry: Registry, checks: () => ReadinessCheck[]): F
       return registry.metrics();
     });
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,4 +1,4 @@
-import type { IHeaders } from 'kafkajs';
+import type { Headers } from './types.ts';
 
 /**
  * The broker refuses a partition's record batch over `message.max.bytes` (1 MiB + 12 bytes by
@@ -11,11 +11,11 @@ export const MAX_REQUEST_BYTES = 1024 * 1024;
  * What one record adds to a request, estimated from above: key, value and headers, plus 64 bytes
  * for the record's own framing (length, attributes, deltas and varints take at most about 40).
  */
-export function recordBytes(record: { key?: Buffer | string | null; value: Buffer | string | null; headers?: IHeaders }): number {
+export function recordBytes(record: { key?: Buffer | string | null; value: Buffer | string | null; headers?: Headers }): number {
   let bytes = 64 + size(record.key) + size(record.value);
   for (const [name, value] of Object.entries(record.headers ?? {})) {
     bytes += Buffer.byteLength(name) + 8;
-    for (const v of Array.isArray(value) ? value : [value]) bytes += size(v as Buffer | string | undefined);
+    bytes += size(value);
   }
   return bytes;
 }

@@ -1,4 +1,4 @@
-import type { IHeaders, Producer } from 'kafkajs';
+import type { Headers, OutgoingRecord, Producer } from './types.ts';
 import { TRACE_HEADER } from './headers.ts';
 
 /**
@@ -23,11 +23,11 @@ export interface DeadLetter {
   value: Buffer | string | null;
   source?: { topic: string; partition: number; offset: string };
   traceId?: string;
-  headers?: IHeaders;
+  headers?: Headers;
 }
 
-export function deadLetterMessage(letter: DeadLetter) {
-  const headers: IHeaders = {
+export function deadLetterMessage(letter: DeadLetter): OutgoingRecord & { headers: Headers } {
+  const headers: Headers = {
     ...letter.headers,
     [DLQ_HEADERS.reason]: letter.reason.slice(0, 2000),
     [DLQ_HEADERS.stage]: letter.stage,
@@ -44,5 +44,5 @@ export function deadLetterMessage(letter: DeadLetter) {
 
 export async function sendDeadLetters(producer: Producer, topic: string, letters: DeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
-  await producer.send({ topic, acks: -1, messages: letters.map(deadLetterMessage) });
+  await producer.send({ topic, messages: letters.map(deadLetterMessage) });
 }

@@ -5,3 +5,9 @@ export const SOURCE_OFFSET_HEADER = 'x-guildcast-source-offset';
 
 /** The correlation id of an event, from ingest to delivery; also an HTTP response header of ingest. */
 export const TRACE_HEADER = 'x-guildcast-trace-id';
+
+/**
+ * On `deliveries`: Unix ms when the store acknowledged the event's chunk. Lets the bench (and an
+ * operator reading the topic) split end-to-end latency into its hops by each stage's own clock.
+ */
+export const PERSISTED_AT_HEADER = 'x-guildcast-persisted-at';

@@ -1,6 +1,6 @@
-import type { Admin } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import type { KafkaConfig } from './config.ts';
+import type { Admin } from './types.ts';
 
 export interface TopicSpec {
   name: string;
@@ -45,29 +45,17 @@ export function standardTopics(config: KafkaConfig): TopicSpec[] {
 export async function ensureTopics(admin: Admin, specs: TopicSpec[], logger?: Logger): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.name));
-  if (missing.length > 0) {
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.name,
-          numPartitions: s.partitions,
-          replicationFactor: -1, // the broker's default.replication.factor
-          configEntries: [
-            { name: 'retention.ms', value: String(s.retentionMs) },
-            { name: 'cleanup.policy', value: s.cleanup ?? 'delete' },
-          ],
-        })),
-      });
-    } catch (err) {
-      // Two processes starting together may race to create the same topic: that is success.
-      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS' && !String(err).includes('already exists')) throw err;
-    }
-  }
+  if (missing.length > 0)
+    await admin.createTopics(
+      missing.map((s) => ({
+        name: s.name,
+        partitions: s.partitions,
+        configs: { 'retention.ms': String(s.retentionMs), 'cleanup.policy': s.cleanup ?? 'delete' },
+      })),
+    );
   const present = specs.filter((s) => existing.has(s.name));
   if (present.length > 0) {
-    const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
-    for (const t of metadata.topics) {
+    for (const t of await admin.describeTopics(present.map((s) => s.name))) {
       const want = specs.find((s) => s.name === t.name)!.partitions;
       if (t.partitions.length !== want)
         logger?.warn({ topic: t.name, partitions: t.partitions.length, configured: want }, 'topic partition count differs from configuration; left unchanged');

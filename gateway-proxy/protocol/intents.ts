@@ -1,29 +1,12 @@
-/** Discord's gateway intent bits (https://discord.com/developers/docs/events/gateway#gateway-intents). */
-export const Intent = {
-  Guilds: 1 << 0,
-  GuildMembers: 1 << 1,
-  GuildModeration: 1 << 2,
-  GuildExpressions: 1 << 3,
-  GuildIntegrations: 1 << 4,
-  GuildWebhooks: 1 << 5,
-  GuildInvites: 1 << 6,
-  GuildVoiceStates: 1 << 7,
-  GuildPresences: 1 << 8,
-  GuildMessages: 1 << 9,
-  GuildMessageReactions: 1 << 10,
-  GuildMessageTyping: 1 << 11,
-  DirectMessages: 1 << 12,
-  DirectMessageReactions: 1 << 13,
-  DirectMessageTyping: 1 << 14,
-  MessageContent: 1 << 15,
-  GuildScheduledEvents: 1 << 16,
-  AutoModerationConfiguration: 1 << 20,
-  AutoModerationExecution: 1 << 21,
-  GuildMessagePolls: 1 << 24,
-  DirectMessagePolls: 1 << 25,
-} as const;
+import { GatewayIntentBits } from '../../core/discord/protocol.ts';
 
-export const KNOWN_INTENTS = Object.values(Intent).reduce((all, bit) => all | bit, 0);
+/**
+ * Intent bits are discord-api-types' GatewayIntentBits; what is ours is which intent each dispatch
+ * needs (Discord documents it in prose, and discord-api-types has no such table).
+ */
+const Intent = GatewayIntentBits;
+
+export const KNOWN_INTENTS = Object.values(GatewayIntentBits).reduce<number>((all, bit) => (typeof bit === 'number' ? all | bit : all), 0);
 
 /** Intents as IDENTIFY sent them: a non-negative integer made only of known bits, else null (close 4013). */
 export function parseIntents(value: unknown): number | null {

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafka } from '../../core/kafka/client.ts';
+import { silentLogger } from '../../core/logger.ts';
 import { fetchJars } from './fetch.ts';
 import { KAFKA_VERSION, kafkaPaths as paths } from './paths.ts';
 import type { ServerSpec } from './server.ts';
@@ -104,18 +105,11 @@ export const kafkaSpec: ServerSpec = {
   javaArgs: () => [...javaBase(), 'kafka.Kafka', join(paths.conf, 'server.properties')],
 
   async probe() {
-    const kafka = new Kafka({
-      clientId: 'guildcast-infra-probe',
-      brokers: [`127.0.0.1:${KAFKA_PORT}`],
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 2000,
-      retry: { retries: 0 },
-    });
+    const kafka = createKafka({ KAFKA_CLIENT_ID: 'guildcast-infra-probe', KAFKA_BROKERS: [`127.0.0.1:${KAFKA_PORT}`] }, silentLogger, { probe: true });
     const admin = kafka.admin();
     try {
       await admin.connect();
-      const cluster = await admin.describeCluster();
-      if (cluster.brokers.length === 0) throw new Error('no brokers in metadata');
+      if ((await admin.brokers()) === 0) throw new Error('no brokers in metadata');
       // The controller must be up too, or topic creation would fail right after "ready".
       await admin.listTopics();
     } finally {

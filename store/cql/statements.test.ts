@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
 import { MESSAGE_COLUMNS, parseMessageCreate, parseMessageEdit } from '../model/message.ts';
-import { timestampOf } from '../model/snowflake.ts';
+import { timestampOf } from '../../core/discord/snowflake.ts';
 import { prng } from '../test-support/reference-history.ts';
 import { messageStatements } from './statements.ts';
 

@@ -1,6 +1,6 @@
 import cassandra from 'cassandra-driver';
 import { EDITABLE_COLUMNS, MESSAGE_COLUMNS, type MessageEdit, type MessageKey, type MessageRow } from '../model/message.ts';
-import { timestampOf } from '../model/snowflake.ts';
+import { timestampOf } from '../../core/discord/snowflake.ts';
 
 /**
  * The CQL the repository sends, as plain text and parameter lists so they can be checked without a

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { invalidFormBody } from '../../core/discord/rest-errors.ts';
 import { parseHistoryRequest, parseMessageRequest } from './request.ts';
+
+type Tree = Record<string, { _errors: { code: string }[] }>;
 
 const channel_id = '1100000000000000000';
 
@@ -16,7 +19,7 @@ describe('history request validation', () => {
     const codes = (params: Record<string, unknown>, query: Record<string, unknown>) => {
       const parsed = parseHistoryRequest(params, query);
       if (parsed.ok) throw new Error('expected a failure');
-      return Object.fromEntries(Object.entries(parsed.errors).map(([field, e]) => [field, e._errors.map((x) => x.code)]));
+      return Object.fromEntries(Object.entries(invalidFormBody(parsed.errors).errors as Tree).map(([field, e]) => [field, e._errors.map((x) => x.code)]));
     };
     expect(codes({ channel_id: 'abc' }, {})).toEqual({ channel_id: ['NUMBER_TYPE_COERCE'] });
     expect(codes({ channel_id }, { limit: '0' })).toEqual({ limit: ['NUMBER_TYPE_MIN'] });
@@ -30,6 +33,6 @@ describe('history request validation', () => {
   it('checks both ids of a single-message request', () => {
     const parsed = parseMessageRequest({ channel_id, message_id: '12x' });
     expect(parsed.ok).toBe(false);
-    expect(parsed.ok ? undefined : Object.keys(parsed.errors)).toEqual(['message_id']);
+    expect(parsed.ok ? undefined : Object.keys(invalidFormBody(parsed.errors).errors!)).toEqual(['message_id']);
   });
 });

@@ -1,26 +1,14 @@
+import type { FieldError } from '../../core/discord/rest-errors.ts';
+import { parseSnowflake, type Snowflake } from '../../core/discord/snowflake.ts';
 import { HISTORY_LIMIT, type HistoryQuery } from '../read/history.ts';
-import { parseSnowflake, type Snowflake } from '../model/snowflake.ts';
 
-export interface FormError {
-  code: string;
-  message: string;
-}
-/** Discord's per-field error list, as in `{"errors": {"limit": {"_errors": [...]}}}`. */
-export type FieldErrors = Record<string, { _errors: FormError[] }>;
-
-export const INVALID_FORM_BODY = 50035;
-
-/** Discord's 400 body; errors not tied to one field go in a top-level `_errors` list. */
-export function invalidFormBody(errors: FieldErrors | { _errors: FormError[] }) {
-  return { message: 'Invalid Form Body', code: INVALID_FORM_BODY, errors };
-}
-
-type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
+/** On failure, every field's problems, for core/discord's `invalidFormBody` to nest into Discord's 50035 body. */
+type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
 class FieldCollector {
-  readonly errors: FieldErrors = {};
+  readonly errors: FieldError[] = [];
   add(field: string, code: string, message: string): void {
-    (this.errors[field] ??= { _errors: [] })._errors.push({ code, message });
+    this.errors.push({ path: [field], code, message });
   }
   snowflake(field: string, raw: unknown): Snowflake | undefined {
     const id = parseSnowflake(raw);
@@ -28,7 +16,7 @@ class FieldCollector {
     return id;
   }
   result<T>(value: T): Parsed<T> {
-    return Object.keys(this.errors).length > 0 ? { ok: false, errors: this.errors } : { ok: true, value };
+    return this.errors.length > 0 ? { ok: false, errors: this.errors } : { ok: true, value };
   }
 }
 

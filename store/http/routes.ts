@@ -1,8 +1,10 @@
 import fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { withTimeout } from '../../core/async/with-timeout.ts';
+import { discordError, httpStatusError, invalidFormBody, RESTJSONErrorCodes } from '../../core/discord/rest-errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { StoreUnavailableError, StoreValidationError } from '../errors.ts';
 import type { MessageStore } from '../repository.ts';
-import { invalidFormBody, parseHistoryRequest, parseMessageRequest } from './request.ts';
+import { parseHistoryRequest, parseMessageRequest } from './request.ts';
 
 export interface HistoryRoutesOptions {
   store: Pick<MessageStore, 'history' | 'getMessage'>;
@@ -24,14 +26,15 @@ export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (ap
       return reply
         .code(503)
         .header('retry-after', String(RETRY_AFTER_SECONDS))
-        .send({ message: 'Service unavailable', code: 0, retry_after: RETRY_AFTER_SECONDS });
+        .send(discordError(RESTJSONErrorCodes.GeneralError, 'Service unavailable', { retry_after: RETRY_AFTER_SECONDS }));
     }
+    // Not tied to one field: a top-level `_errors` list.
     if (err instanceof StoreValidationError)
-      return reply.code(400).send(invalidFormBody({ _errors: err.failures.map((f) => ({ code: 'BASE_TYPE_INVALID', message: f.reason })) }));
+      return reply.code(400).send(invalidFormBody(err.failures.map((f) => ({ path: [], code: 'BASE_TYPE_INVALID', message: f.reason }))));
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
-      return reply.code(err.statusCode).send({ message: err.message, code: 0 });
+      return reply.code(err.statusCode).send(discordError(RESTJSONErrorCodes.GeneralError, err.message));
     request.log.error({ err }, 'history request failed');
-    return reply.code(500).send({ message: '500: Internal Server Error', code: 0 });
+    return reply.code(500).send(httpStatusError(500));
   });
 
   app.get('/channels/:channel_id/messages', async (request, reply) => {
@@ -44,7 +47,7 @@ export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (ap
     const parsed = parseMessageRequest(request.params as Record<string, unknown>);
     if (!parsed.ok) return reply.code(400).send(invalidFormBody(parsed.errors));
     const message = await withDeadline(store.getMessage(parsed.value.channelId, parsed.value.messageId), deadlineMs);
-    if (message === undefined) return reply.code(404).send({ message: 'Unknown Message', code: 10008 });
+    if (message === undefined) return reply.code(404).send(discordError(RESTJSONErrorCodes.UnknownMessage));
     return message;
   });
 };
@@ -59,9 +62,5 @@ export async function createHistoryApi(options: HistoryRoutesOptions & { logger?
 
 /** The store's answer, or StoreUnavailableError once `ms` have passed: a request never hangs. */
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`no answer from the store within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  return withTimeout(work, ms, () => new StoreUnavailableError(`no answer from the store within ${ms} ms`));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf } from './bucket.ts';
+import { bucketOf } from '../../core/discord/bucket.ts';
 import { InvalidMessageError, parseMessageCreate, parseMessageEdit, toStoredMessage } from './message.ts';
 
 const channel = '1100000000000000000';

@@ -1,5 +1,5 @@
-import { bucketOf } from './bucket.ts';
-import { parseSnowflake, timestampOf, type Snowflake } from './snowflake.ts';
+import { bucketOf } from '../../core/discord/bucket.ts';
+import { parseSnowflake, timestampOf, type Snowflake } from '../../core/discord/snowflake.ts';
 
 /**
  * The mapping between Discord's message object and a `messages` row. One table drives both

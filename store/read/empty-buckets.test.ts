@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf } from '../model/bucket.ts';
-import { snowflakeAt } from '../model/snowflake.ts';
+import { bucketOf } from '../../core/discord/bucket.ts';
+import { snowflakeAt } from '../../core/discord/snowflake.ts';
 import { EmptyBucketCache } from './empty-buckets.ts';
 
 describe('empty bucket cache', () => {

@@ -1,5 +1,6 @@
-import { BUCKET_SIZE_MS } from '../model/bucket.ts';
-import { DISCORD_EPOCH, type Snowflake } from '../model/snowflake.ts';
+import { LRUCache } from 'lru-cache';
+import { BUCKET_SIZE_MS } from '../../core/discord/bucket.ts';
+import { DISCORD_EPOCH, type Snowflake } from '../../core/discord/snowflake.ts';
 
 export interface EmptyBucketCacheOptions {
   /** Most (channel, bucket) pairs remembered; the least recently used is forgotten first. */
@@ -22,16 +23,17 @@ export const OPEN_BUCKET_GRACE_MS = 60 * 60 * 1000;
  * write into that bucket cannot record an emptiness the write just ended.
  */
 export class EmptyBucketCache {
-  private readonly entries = new Map<string, number>();
+  private readonly entries: LRUCache<string, true>;
   private readonly maxEntries: number;
-  private readonly ttlMs: number;
   private readonly now: () => number;
   private invalidations = 0;
 
   constructor({ maxEntries, ttlMs, now = Date.now }: EmptyBucketCacheOptions) {
     this.maxEntries = maxEntries;
-    this.ttlMs = ttlMs;
     this.now = now;
+    // lru-cache needs max >= 1; with 0 nothing is ever stored (markEmpty returns first). The TTL
+    // clock is ours (tests move it), read at every check: ttlResolution 0, no timer per lookup.
+    this.entries = new LRUCache({ max: Math.max(1, maxEntries), ttl: ttlMs, ttlResolution: 0, perf: { now } });
   }
 
   get size(): number {
@@ -43,22 +45,14 @@ export class EmptyBucketCache {
     return this.invalidations;
   }
 
+  /** `get`, not `has`: a hit counts as a use (LRU order), and an expired entry is dropped. */
   has(channelId: Snowflake, bucket: number): boolean {
-    const key = `${channelId}:${bucket}`;
-    const expires = this.entries.get(key);
-    if (expires === undefined) return false;
-    this.entries.delete(key);
-    if (expires <= this.now()) return false;
-    this.entries.set(key, expires); // most recently used goes last
-    return true;
+    return this.entries.get(`${channelId}:${bucket}`) !== undefined;
   }
 
   markEmpty(channelId: Snowflake, bucket: number, epoch: number): void {
     if (epoch !== this.invalidations || !this.isClosed(bucket) || this.maxEntries === 0) return;
-    const key = `${channelId}:${bucket}`;
-    this.entries.delete(key);
-    this.entries.set(key, this.now() + this.ttlMs);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(`${channelId}:${bucket}`, true); // a new TTL, and most recently used
   }
 
   invalidate(channelId: Snowflake, bucket: number): void {

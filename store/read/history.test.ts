@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StoreValidationError } from '../errors.ts';
-import { bucketOf } from '../model/bucket.ts';
-import { snowflakeAt, type Snowflake } from '../model/snowflake.ts';
+import { bucketOf } from '../../core/discord/bucket.ts';
+import { snowflakeAt, type Snowflake } from '../../core/discord/snowflake.ts';
 import { randomChannel, referenceHistory } from '../test-support/reference-history.ts';
 import { EmptyBucketCache, OPEN_BUCKET_GRACE_MS } from './empty-buckets.ts';
 import { createHistoryReader, type PartitionRequest, type PartitionRow } from './history.ts';

@@ -1,6 +1,6 @@
 import { StoreValidationError } from '../errors.ts';
-import { bucketOf } from '../model/bucket.ts';
-import { snowflakeAt, type Snowflake } from '../model/snowflake.ts';
+import { bucketOf } from '../../core/discord/bucket.ts';
+import { snowflakeAt, type Snowflake } from '../../core/discord/snowflake.ts';
 import type { EmptyBucketCache } from './empty-buckets.ts';
 
 /** Discord's bounds for `limit` on channel history. */

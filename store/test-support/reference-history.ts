@@ -1,5 +1,5 @@
-import { BUCKET_SIZE_MS, bucketOf } from '../model/bucket.ts';
-import { snowflakeAt, type Snowflake } from '../model/snowflake.ts';
+import { BUCKET_SIZE_MS, bucketOf } from '../../core/discord/bucket.ts';
+import { snowflakeAt, type Snowflake } from '../../core/discord/snowflake.ts';
 import type { HistoryQuery } from '../read/history.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { REST } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../core/kafka/types.ts';
 import { parseEnvelope } from '../../core/events/envelope.ts';
 import { SOURCE_OFFSET_HEADER } from '../../core/kafka/headers.ts';
 import { followTopic, type ReadRecord } from '../../ingest/test-kafka.ts';
@@ -91,10 +91,10 @@ export interface DeliveryFigures extends StreamFigures {
  * Reads `deliveries` from the beginning to its current end with a plain consumer and applies the
  * edge's redelivery rule per partition; what is left must be each message once, in order.
  */
-export async function readDeliveries(kafka: Kafka, topic: string, sent: readonly SentMessage[]): Promise<DeliveryFigures> {
+export async function readDeliveries(kafka: KafkaClient, topic: string, sent: readonly SentMessage[]): Promise<DeliveryFigures> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const ends = await admin.topicOffsets(topic).finally(() => admin.disconnect());
   const total = ends.reduce((sum, p) => sum + (Number(p.high) - Number(p.low)), 0);
   const reader = await followTopic(kafka, topic);
   try {

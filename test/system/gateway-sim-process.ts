@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
-import { startGatewaySimulator } from '../../bench/gateway-sim/index.ts';
-import { loadSimulatorConfig } from '../../bench/gateway-sim/cli.ts';
+import { startGatewaySimulator } from '../../infra/discord-sim/index.ts';
+import { loadSimulatorConfig } from '../../infra/discord-sim/cli.ts';
 import { createLogger } from '../../core/logger.ts';
 
 /**

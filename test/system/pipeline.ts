@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../core/kafka/types.ts';
 import { createKafka } from '../../core/kafka/client.ts';
 import { loadKafkaConfig } from '../../core/kafka/config.ts';
 import { ensureTopics, standardTopics, topicNames, type TopicNames } from '../../core/kafka/topics.ts';
@@ -57,7 +57,7 @@ export interface Pipeline {
   readonly keyspace: string;
   readonly cql: CqlClient;
   /** A kafkajs client on this run's broker (for reading topics). */
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   /** `http://127.0.0.1:<port>`: the edge's base; REST clients use `${edgeBase}/api`. */
   readonly edgeBase: string;
   /** The api role's base (REST history). */
@@ -99,7 +99,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   let closed = false;
   let simulatorProcess: RoleProcess | undefined;
   let store: { client: CqlClient; keyspace: string } | undefined;
-  let kafka: Kafka | undefined;
+  let kafka: KafkaClient | undefined;
 
   const cleanup = async () => {
     closed = true;

@@ -1,0 +1,230 @@
+import { constants, createDeflate, type Deflate } from 'node:zlib';
+import { frameBytes, frameLength, writeFrame, type Outgoing } from './frames.ts';
+import type { GatewayTransport } from './transport.ts';
+
+export interface Flushable {
+  flush(): void;
+}
+
+/**
+ * Collects the writers that got frames during this turn of the event loop and flushes each once,
+ * after I/O: every frame one socket is due in a tick goes out in one write (5–7× cheaper than a
+ * write per frame, see REFERENCE.md). One per server.
+ */
+export class FlushScheduler {
+  private readonly pending = new Set<Flushable>();
+  private scheduled = false;
+
+  schedule(writer: Flushable): void {
+    this.pending.add(writer);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.run);
+    }
+  }
+
+  private readonly run = () => {
+    this.scheduled = false;
+    for (const writer of this.pending) writer.flush();
+    this.pending.clear();
+  };
+}
+
+export interface WriterOptions {
+  scheduler: FlushScheduler;
+  /** Unsent bytes a socket may hold; a flush that finds more runs `onSlowConsumer` and writes nothing more. */
+  maxBufferedBytes: number;
+  onSlowConsumer: () => void;
+  /** Frames that just went to the transport as `bytes` websocket bytes (metrics). */
+  onFlushed?: (frames: readonly Outgoing[], bytes: number) => void;
+}
+
+export interface FrameWriter {
+  push(frame: Outgoing): void;
+  /** Writes what is queued, then calls `done` (e.g. to send a close frame after it); nothing is accepted after. */
+  end(done: () => void): void;
+  /** Drops whatever is queued; nothing is written after this. */
+  stop(): void;
+}
+
+/**
+ * Uncompressed connections: the tick's frames become one buffer of websocket text frames, one
+ * transport write. Dispatch bodies are copied straight from their shared serialization with the
+ * session's `s` spliced in (frames.ts); this loop is the edge's main cost.
+ */
+export class PlainFrameWriter implements FrameWriter, Flushable {
+  private queue: Outgoing[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly transport: GatewayTransport,
+    private readonly options: WriterOptions,
+  ) {}
+
+  push(frame: Outgoing): void {
+    if (this.stopped) return;
+    if (this.queue.length === 0) this.options.scheduler.schedule(this);
+    this.queue.push(frame);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue = [];
+  }
+
+  end(done: () => void): void {
+    this.flush();
+    this.stop();
+    done();
+  }
+
+  flush(): void {
+    const frames = this.queue;
+    if (frames.length === 0 || this.stopped) return;
+    this.queue = [];
+    const { transport } = this;
+    if (!transport.isOpen) return;
+    // What the client has not read yet, not this flush: a RESUME's replay may be larger than the
+    // cap on its own. Memory per socket stays under the cap plus one tick's frames.
+    if (transport.bufferedAmount > this.options.maxBufferedBytes) {
+      this.stop();
+      this.options.onSlowConsumer();
+      return;
+    }
+    let total = 0;
+    for (const frame of frames) {
+      const length = payloadLength(frame);
+      total += headerLength(length) + length;
+    }
+    const out = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (const frame of frames) {
+      offset = writeHeader(out, offset, payloadLength(frame));
+      offset = Buffer.isBuffer(frame) ? offset + frame.copy(out, offset) : writeFrame(frame, out, offset);
+    }
+    transport.writeFrames(out);
+    this.options.onFlushed?.(frames, total);
+  }
+}
+
+const SYNC_FLUSH_SUFFIX = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/**
+ * An empty stored block. zlib emits one more when a sync flush ends exactly at the end of its
+ * output buffer ("make sure that avail_out is greater than six to avoid repeated flush markers"),
+ * and Node then calls deflate again, so it arrives as a chunk of its own now and then. It carries
+ * no data; sent alone it inflates to nothing, which @discordjs/ws then fails to parse. Dropped.
+ */
+export const REPEATED_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
+
+/** One sync flush's deflate output as one websocket message; undefined when it holds no data. */
+export function flushMessage(chunks: readonly Buffer[]): Buffer | undefined {
+  let end = chunks.length;
+  // Only after a chunk that already ended a flush is a marker repeated (an empty payload never is flushed).
+  while (end > 1 && chunks[end - 1]!.equals(REPEATED_FLUSH_MARKER) && endsWithFlush(chunks[end - 2]!)) end--;
+  if (end === 0 || (end === 1 && chunks[0]!.equals(REPEATED_FLUSH_MARKER))) return undefined;
+  return end === 1 ? chunks[0] : Buffer.concat(chunks.slice(0, end));
+}
+
+function endsWithFlush(chunk: Buffer): boolean {
+  return chunk.length >= 4 && chunk.subarray(chunk.length - 4).equals(SYNC_FLUSH_SUFFIX);
+}
+
+/**
+ * `compress=zlib-stream`: one deflate context per connection, each payload flushed with
+ * Z_SYNC_FLUSH (ending in 00 00 ff ff) and sent as its own binary message that the client
+ * inflates with its own single context. Compression state is per connection by the protocol's
+ * design, so this is per-session work.
+ */
+export class ZlibStreamWriter implements FrameWriter, Flushable {
+  private queue: Outgoing[] = [];
+  private stopped = false;
+  private ending = false;
+  private readonly deflate: Deflate = createDeflate();
+  private output: Buffer[] = [];
+  private compressing = 0;
+
+  constructor(
+    private readonly transport: GatewayTransport,
+    private readonly options: WriterOptions,
+  ) {
+    this.deflate.on('data', (chunk: Buffer) => this.output.push(chunk));
+    // A deflate error can only come from a bug here; nothing more can be sent on this stream.
+    this.deflate.on('error', () => this.stop());
+  }
+
+  push(frame: Outgoing): void {
+    if (this.stopped || this.ending) return;
+    if (this.queue.length === 0) this.options.scheduler.schedule(this);
+    this.queue.push(frame);
+  }
+
+  end(done: () => void): void {
+    if (this.ending) return;
+    this.flush();
+    this.ending = true;
+    if (this.stopped) return done();
+    // The flush callbacks run in order: this one after every frame queued before it was sent.
+    this.deflate.flush(constants.Z_SYNC_FLUSH, () => {
+      this.stop();
+      done();
+    });
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.queue = [];
+    this.deflate.destroy();
+  }
+
+  flush(): void {
+    const frames = this.queue;
+    if (frames.length === 0 || this.stopped) return;
+    this.queue = [];
+    if (!this.transport.isOpen) return;
+    // Compressed sizes are unknown until deflate is done: bound what is waiting instead.
+    if (this.transport.bufferedAmount > this.options.maxBufferedBytes || this.compressing > this.options.maxBufferedBytes) {
+      this.stop();
+      this.options.onSlowConsumer();
+      return;
+    }
+    for (const frame of frames) {
+      const payload = frameBytes(frame);
+      this.compressing += payload.length;
+      this.deflate.write(payload);
+      this.deflate.flush(constants.Z_SYNC_FLUSH, () => {
+        this.compressing -= payload.length;
+        const message = flushMessage(this.output);
+        this.output = [];
+        if (!message || this.stopped || !this.transport.isOpen) return;
+        this.transport.send(message, true);
+        this.options.onFlushed?.([frame], message.length);
+      });
+    }
+  }
+}
+
+function payloadLength(frame: Outgoing): number {
+  return Buffer.isBuffer(frame) ? frame.length : frameLength(frame);
+}
+
+/** Server frames are unmasked: 2, 4 or 10 header bytes (RFC 6455 §5.2). */
+function headerLength(payload: number): number {
+  return payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
+}
+
+function writeHeader(out: Buffer, offset: number, payload: number): number {
+  out[offset++] = 0x81; // FIN + text
+  if (payload < 126) {
+    out[offset++] = payload;
+  } else if (payload <= 0xffff) {
+    out[offset++] = 126;
+    out.writeUInt16BE(payload, offset);
+    offset += 2;
+  } else {
+    out[offset++] = 127;
+    out.writeBigUInt64BE(BigInt(payload), offset);
+    offset += 8;
+  }
+  return offset;
+}

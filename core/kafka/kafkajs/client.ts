@@ -1,0 +1,57 @@
+import type net from 'node:net';
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { Logger } from '../../logger.ts';
+import type { KafkaClient } from '../types.ts';
+import { KafkajsAdmin } from './admin.ts';
+import { KafkajsGroupConsumer } from './consumer.ts';
+import { KafkajsProducer } from './producer.ts';
+
+// Every producer of ours that routes by key names its partitioner; the v2 migration notice is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+/** Opens one TCP connection to a broker; tests pass one they can cut (ingest's and the edge's outage tests). */
+export type SocketFactory = (target: { host: string; port: number; ssl?: unknown; onConnect: () => void }) => net.Socket;
+
+export interface KafkajsOptions {
+  socketFactory?: SocketFactory;
+  /** A readiness probe: one quick attempt (2 s to connect, no retries), nothing logged. */
+  probe?: boolean;
+}
+
+export interface KafkajsConnection {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+}
+
+/** The kafkajs client object itself, for the benches' raw baselines (which measure kafkajs without our seam). */
+export function rawKafkajs({ brokers, clientId, logger }: KafkajsConnection, options: KafkajsOptions = {}): Kafka {
+  const log = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        if (level <= logLevel.ERROR) log.error(rest, message);
+        else if (level === logLevel.WARN) log.warn(rest, message);
+        else log.debug(rest, message);
+      },
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    ...(options.probe ? { logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } } : {}),
+    ...(options.socketFactory ? { socketFactory: options.socketFactory as never } : {}),
+  });
+}
+
+/** The seam implemented on kafkajs. */
+export function kafkajsClient(connection: KafkajsConnection, options: KafkajsOptions = {}): KafkaClient {
+  const kafka = rawKafkajs(connection, options);
+  return {
+    producer: (producerOptions) => new KafkajsProducer(kafka, producerOptions),
+    consumer: (consumerOptions) => new KafkajsGroupConsumer(kafka, consumerOptions),
+    admin: () => new KafkajsAdmin(kafka),
+  };
+}
