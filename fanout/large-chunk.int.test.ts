@@ -1,17 +1,15 @@
-import type { Admin, KafkaClient, Producer } from '../core/kafka/types.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partitionForKey } from '../core/events/partition.ts';
-import { startRole, type RoleProcess } from '../test/child.ts';
-import { dropKeyspace, eventually, testKafka } from '../test/support.ts';
+import { describe, expect, it } from 'vitest';
+import { startRole } from '../test/child.ts';
+import { eventually } from '../test/support.ts';
 import {
   duplicatesAndReorders,
   fanoutPipeline,
+  fanoutTestbed,
   followDeliveries,
   gatewayMessage,
   guildOnPartition,
   produceEvents,
   readyz,
-  type CqlClient,
 } from './test-support.ts';
 
 /**
@@ -19,27 +17,7 @@ import {
  * consumer that stops for good makes the process unready and exit instead of idling behind a green /readyz.
  */
 describe('fanout with large records', () => {
-  let kafka: KafkaClient;
-  let admin: Admin;
-  let producer: Producer;
-  const processes: RoleProcess[] = [];
-  const keyspaces: { client: CqlClient; keyspace: string }[] = [];
-  const stops: (() => Promise<void>)[] = [];
-
-  beforeAll(async () => {
-    kafka = testKafka();
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
-    await producer.connect();
-  });
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-    for (const stop of stops) await stop();
-    await producer.disconnect();
-    await admin.disconnect();
-    for (const k of keyspaces) await dropKeyspace(k.client, k.keyspace);
-  });
+  const t = fanoutTestbed();
 
   const records = (n: number) => {
     const guild = guildOnPartition(0);
@@ -48,15 +26,15 @@ describe('fanout with large records', () => {
   };
 
   it('delivers a backlog of 500 records of 2–4 KB in one partition under the broker default message size', async () => {
-    const p = await fanoutPipeline(admin, 1, 'fanout-large');
-    keyspaces.push(p);
+    const p = await fanoutPipeline(t.admin, 1, 'fanout-large');
+    t.keyspaces.push(p);
     const events = records(500);
     // The backlog is there before fanout starts, so its first fetch (about 1 MiB) is one chunk.
-    await produceEvents(producer, p.topics.events, events, 10);
-    const deliveries = await followDeliveries(kafka, p.topics.deliveries);
-    stops.push(deliveries.stop);
+    await produceEvents(t.producer, p.topics.events, events, 10);
+    const deliveries = await followDeliveries(t.kafka, p.topics.deliveries);
+    t.stops.push(deliveries.stop);
     const member = startRole('fanout/main.ts', p.env()); // FANOUT_CHUNK_SIZE: the default 500
-    processes.push(member);
+    t.processes.push(member);
 
     await eventually('every record on deliveries', () => (deliveries.ids().size === events.length ? true : undefined), 120_000).catch(() => undefined);
     const missing = events.filter((e) => !deliveries.ids().has(e.id)).length;
@@ -68,15 +46,15 @@ describe('fanout with large records', () => {
   });
 
   it('turns unready and exits 1 when its consumer stops for good', async () => {
-    const p = await fanoutPipeline(admin, 1, 'fanout-crash');
-    keyspaces.push(p);
+    const p = await fanoutPipeline(t.admin, 1, 'fanout-crash');
+    t.keyspaces.push(p);
     // A deliveries topic that refuses every record: the send fails with a non-retriable error and
     // kafkajs stops the consumer without restarting it.
-    await admin.alterTopicConfigs(p.topics.deliveries, { 'max.message.bytes': '1000' });
+    await t.admin.alterTopicConfigs(p.topics.deliveries, { 'max.message.bytes': '1000' });
     const member = startRole('fanout/main.ts', p.env());
-    processes.push(member);
+    t.processes.push(member);
     await eventually('ready before the failure', async () => ((await readyz(p.port)).status === 200 ? true : undefined), 120_000);
-    await produceEvents(producer, p.topics.events, records(5));
+    await produceEvents(t.producer, p.topics.events, records(5));
 
     const exit = await Promise.race([member.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 90_000))]);
     const ready = exit === 'still running' ? (await readyz(p.port)).status : 'exited';

@@ -1,4 +1,6 @@
+import { afterAll, beforeAll } from 'vitest';
 import { parseEnvelope, serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
+import { partitionForKey } from '../core/events/partition.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
 import { followTopic } from '../core/kafka/testing.ts';
@@ -6,8 +8,8 @@ import type { Admin, KafkaClient, Producer } from '../core/kafka/types.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { DISCORD_EPOCH, SnowflakeGenerator } from '../core/discord/snowflake.ts';
 import { createMessageStore, type CqlClient, type MessageStore } from '../store/index.ts';
-import { freePort } from '../test/child.ts';
-import { testKeyspace, uniqueName } from '../test/support.ts';
+import { freePort, type RoleProcess } from '../test/child.ts';
+import { dropKeyspace, testKafka, testKeyspace, uniqueName } from '../test/support.ts';
 
 /** Helpers for fanout's integration tests (real Kafka, real Cassandra, fanout as child processes). */
 
@@ -147,3 +149,34 @@ export async function readyz(port: number): Promise<{ status: number; body: stri
 }
 
 export type { CqlClient };
+
+/**
+ * What a fanout integration file shares: a Kafka client, admin and an idempotent guild-keyed
+ * producer opened before its tests, and whatever the tests start (role processes, keyspaces,
+ * followers) torn down after them. Call once at the top of a `describe`.
+ */
+export function fanoutTestbed() {
+  const testbed = {
+    kafka: undefined as unknown as KafkaClient,
+    admin: undefined as unknown as Admin,
+    producer: undefined as unknown as Producer,
+    processes: [] as RoleProcess[],
+    keyspaces: [] as { client: CqlClient; keyspace: string }[],
+    stops: [] as (() => Promise<void>)[],
+  };
+  beforeAll(async () => {
+    testbed.kafka = testKafka();
+    testbed.admin = testbed.kafka.admin();
+    await testbed.admin.connect();
+    testbed.producer = testbed.kafka.producer({ partitioner: partitionForKey, idempotent: true });
+    await testbed.producer.connect();
+  });
+  afterAll(async () => {
+    await Promise.all(testbed.processes.map((p) => p.kill('SIGKILL')));
+    for (const stop of testbed.stops) await stop();
+    await testbed.producer.disconnect();
+    await testbed.admin.disconnect();
+    for (const k of testbed.keyspaces) await dropKeyspace(k.client, k.keyspace);
+  });
+  return testbed;
+}
