@@ -1,32 +1,13 @@
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
-import type { RoleProcess } from '../test/child.ts';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { startRole, type RoleProcess } from '../test/child.ts';
 
 /**
  * The edge as its own process, as operators run it, with a file-descriptor limit of `maxFiles`
  * (`ulimit -n`, so a flood that the edge lets through exhausts it, as in production).
  */
 export function startEdgeProcess(env: Record<string, string>, maxFiles: number): RoleProcess {
-  const command = `ulimit -n ${maxFiles} && exec "${process.execPath}" --import tsx gateway-proxy/main.ts`;
-  const child = spawn('sh', ['-c', command], { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: string[] = [];
-  const keep = (d: Buffer) => void chunks.push(d.toString());
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    output: () => chunks.join(''),
-    exited,
-    async kill(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  return startRole('gateway-proxy/main.ts', env, [], { maxOpenFiles: maxFiles });
 }
 
 /** One HTTP GET on a connection of its own from `localAddress`; status 0 when it failed at all. */

@@ -12,8 +12,14 @@ export interface RoleProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startRole(entry: string, env: Record<string, string>, args: string[] = []): RoleProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+export function startRole(entry: string, env: Record<string, string>, args: string[] = [], options: { maxOpenFiles?: number } = {}): RoleProcess {
+  const argv = ['--import', 'tsx', entry, ...args];
+  // `ulimit -n` through a shell that then becomes the process: a flood exhausts descriptors as in production.
+  const [command, commandArgs] =
+    options.maxOpenFiles === undefined
+      ? [process.execPath, argv]
+      : ['sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(command, commandArgs, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

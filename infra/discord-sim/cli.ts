@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { env, loadEnv } from '../../core/config.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
-import type { GatewaySimulator } from './index.ts';
+import type { GatewaySimulator, SimulatorOptions } from './index.ts';
 import { startGatewaySimulator } from './simulator.ts';
 
 /** The simulator's settings when run as a process (`npx tsx infra/discord-sim/cli.ts`, `guildcast sim`). */
@@ -38,12 +38,9 @@ export const loadSimulatorConfig = (source: NodeJS.ProcessEnv = process.env) => 
  * Starts a simulator from environment variables, starts its traffic (unless SIM_RATE=0), and closes
  * it on SIGINT/SIGTERM. Resolves once it listens.
  */
-export async function runSimulatorCli(
-  source: NodeJS.ProcessEnv = process.env,
-  logger: Logger = createLogger('gateway-sim'),
-): Promise<GatewaySimulator> {
-  const config = loadSimulatorConfig(source);
-  const simulator = await startGatewaySimulator({
+/** The simulator's world and server settings from its environment (traffic settings are the caller's). */
+export function simulatorOptions(config: SimulatorConfig, logger: Logger): SimulatorOptions {
+  return {
     host: config.SIM_HOST,
     port: config.SIM_PORT,
     token: config.SIM_TOKEN,
@@ -55,7 +52,15 @@ export async function runSimulatorCli(
     heartbeatIntervalMs: config.SIM_HEARTBEAT_MS,
     resumeWindowMs: config.SIM_RESUME_WINDOW_MS,
     logger,
-  });
+  };
+}
+
+export async function runSimulatorCli(
+  source: NodeJS.ProcessEnv = process.env,
+  logger: Logger = createLogger('gateway-sim'),
+): Promise<GatewaySimulator> {
+  const config = loadSimulatorConfig(source);
+  const simulator = await startGatewaySimulator(simulatorOptions(config, logger));
   if (config.SIM_RATE > 0) {
     simulator.startTraffic({
       ratePerSecond: config.SIM_RATE,

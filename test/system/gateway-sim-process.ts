@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { startGatewaySimulator } from '../../infra/discord-sim/index.ts';
-import { loadSimulatorConfig } from '../../infra/discord-sim/cli.ts';
+import { loadSimulatorConfig, simulatorOptions } from '../../infra/discord-sim/cli.ts';
 import { createLogger } from '../../core/logger.ts';
 
 /**
@@ -20,19 +20,7 @@ if (!Number.isInteger(controlPort) || controlPort <= 0 || controlPort > 65_535) 
   process.exit(2);
 }
 const logger = createLogger('gateway-sim');
-const simulator = await startGatewaySimulator({
-  host: config.SIM_HOST,
-  port: config.SIM_PORT,
-  token: config.SIM_TOKEN,
-  shardCount: config.SIM_SHARDS,
-  guilds: config.SIM_GUILDS,
-  channelsPerGuild: config.SIM_CHANNELS_PER_GUILD,
-  seed: config.SIM_SEED,
-  compress: config.SIM_COMPRESS,
-  heartbeatIntervalMs: config.SIM_HEARTBEAT_MS,
-  resumeWindowMs: config.SIM_RESUME_WINDOW_MS,
-  logger,
-});
+const simulator = await startGatewaySimulator(simulatorOptions(config, logger));
 let trafficDone = false;
 
 const control = createServer((req, res) => {
