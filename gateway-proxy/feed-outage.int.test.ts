@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { REST } from '@discordjs/rest';
-import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
-import { GatewayIntentBits, type GatewayDispatchPayload } from 'discord-api-types/v10';
+import { WebSocketShardEvents } from '@discordjs/ws';
+import type { GatewayDispatchPayload } from 'discord-api-types/v10';
+import { edgeGatewayClient } from '../test/discord-client.ts';
 import type { Producer } from '../core/kafka/types.ts';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
@@ -87,17 +87,7 @@ describe('the edge resuming its deliveries after its consumer restarts', () => {
   it('gives a connected @discordjs/ws client every message once, in order, across a Kafka cut that restarts the consumer', async () => {
     const { edge, registry, produce, batch, outage } = await setup();
     const token = await tokens.mint({ subject: 'feed-outage', guilds, ttlSeconds: 900 });
-    const rest = new REST({ api: `${edge.url}/api` }).setToken(token);
-    const sessions = new Map<number, SessionInfo | null>();
-    const manager = new WebSocketManager({
-      token,
-      rest,
-      intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
-      shardCount: 1,
-      buildIdentifyThrottler: () => ({ waitForIdentify: async () => {} }),
-      retrieveSessionInfo: (id) => sessions.get(id) ?? null,
-      updateSessionInfo: (id, info) => void sessions.set(id, info),
-    });
+    const manager = edgeGatewayClient({ edgeBase: edge.url, token });
     cleanups.push(async () => manager.destroy());
     const received: GatewayDispatchPayload[] = [];
     let readies = 0;

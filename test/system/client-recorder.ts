@@ -1,6 +1,6 @@
-import { REST } from '@discordjs/rest';
-import { WebSocketManager, WebSocketShardEvents, type SessionInfo } from '@discordjs/ws';
-import { GatewayIntentBits, type GatewayMessageCreateDispatchData } from 'discord-api-types/v10';
+import { WebSocketShardEvents } from '@discordjs/ws';
+import type { GatewayMessageCreateDispatchData } from 'discord-api-types/v10';
+import { edgeGatewayClient } from '../discord-client.ts';
 
 export interface ReceivedMessage {
   id: string;
@@ -26,18 +26,7 @@ export interface ClientRecorder {
 }
 
 export async function connectRecorder({ edgeBase, token }: { edgeBase: string; token: string }): Promise<ClientRecorder> {
-  const rest = new REST({ api: `${edgeBase}/api` }).setToken(token);
-  // Kept synchronously in memory: async session callbacks were seen reordering dispatches (REFERENCE.md).
-  const sessions = new Map<number, SessionInfo | null>();
-  const manager = new WebSocketManager({
-    token,
-    rest,
-    intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
-    shardCount: 1,
-    buildIdentifyThrottler: () => ({ waitForIdentify: async () => {} }),
-    retrieveSessionInfo: (id) => sessions.get(id) ?? null,
-    updateSessionInfo: (id, info) => void sessions.set(id, info),
-  });
+  const manager = edgeGatewayClient({ edgeBase, token });
   const messages: ReceivedMessage[] = [];
   const invalidSessions: { resumable: boolean; afterMessages: number }[] = [];
   const closeCodes: number[] = [];
