@@ -22,6 +22,12 @@ export function topicNames(config: Pick<KafkaConfig, 'KAFKA_TOPIC_PREFIX'>) {
     deadLetter: `${p}.dead-letter`,
     /** Compacted, keyed by shard id: the last (session_id, seq, resume_url) Kafka acknowledged. */
     ingestCheckpoints: `${p}.ingest-checkpoints`,
+    /**
+     * Keyed by guild: "this guild's state (or the bot's settings for it) changed in the store".
+     * Every process holding a cache of either reads all of it from its end and drops the entry
+     * (core/events/state-change.ts), so an update is seen everywhere at once, not after a TTL.
+     */
+    stateChanges: `${p}.state-changes`,
   } as const;
 }
 export type TopicNames = ReturnType<typeof topicNames>;
@@ -34,6 +40,8 @@ export function standardTopics(config: KafkaConfig): TopicSpec[] {
     { name: names.deliveries, partitions: config.KAFKA_EVENT_PARTITIONS, retentionMs },
     { name: names.deadLetter, partitions: 1, retentionMs: Math.max(retentionMs, 14 * 86_400_000) },
     { name: names.ingestCheckpoints, partitions: 1, retentionMs: -1, cleanup: 'compact' },
+    // Readers start at its end (a cache starts empty), so a day covers any reader's outage worth resuming.
+    { name: names.stateChanges, partitions: 1, retentionMs: 86_400_000 },
   ];
 }
 

@@ -49,4 +49,53 @@ export const migrations: readonly Migration[] = [
         AND compaction = {'class': 'SizeTieredCompactionStrategy'}`,
     ],
   },
+  {
+    id: '0002_guild_state',
+    description: 'durable guild state (guild, channels, threads, roles, the bot\'s member) from GUILD_*/CHANNEL_*/THREAD_*/ROLE_* events, with lookups by channel and by partition',
+    statements: (ks) => [
+      // One row per guild: the GUILD_CREATE payload with every later change applied (core/discord/guild-state.ts).
+      // Read and written whole: guild events are rare next to messages, and a load is one read.
+      `CREATE TABLE IF NOT EXISTS ${ks}.guild_state (
+        guild_id bigint PRIMARY KEY,
+        snapshot text,
+        updated_at timestamp
+      )`,
+      // Channel (or thread) -> its guild: REST authorization finds the guild before reading anything.
+      `CREATE TABLE IF NOT EXISTS ${ks}.channel_guilds (
+        channel_id bigint PRIMARY KEY,
+        guild_id bigint
+      )`,
+      // The guilds living on each partition of the events topic (for that partition count): what an
+      // edge node loads when it starts reading a partition.
+      `CREATE TABLE IF NOT EXISTS ${ks}.guilds_by_partition (
+        partitions int,
+        partition int,
+        guild_id bigint,
+        PRIMARY KEY ((partitions, partition), guild_id)
+      )`,
+    ],
+  },
+  {
+    id: '0003_bot_settings',
+    description: "the bot's own per-guild settings (prefix, language, welcome channel, ...)",
+    statements: (ks) => [
+      `CREATE TABLE IF NOT EXISTS ${ks}.bot_settings (
+        guild_id bigint PRIMARY KEY,
+        settings text,
+        updated_at timestamp
+      )`,
+    ],
+  },
+  {
+    id: '0004_gateway_sessions',
+    description: 'edge sessions for RESUME on any node: one row per owner epoch, newest first, written with the resume window as TTL',
+    statements: (ks) => [
+      `CREATE TABLE IF NOT EXISTS ${ks}.gateway_sessions (
+        session_id text,
+        epoch int,
+        state text,
+        PRIMARY KEY ((session_id), epoch)
+      ) WITH CLUSTERING ORDER BY (epoch DESC)`,
+    ],
+  },
 ];
