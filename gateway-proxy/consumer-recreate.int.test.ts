@@ -65,6 +65,7 @@ describe('the deliveries consumer kafkajs gave up on', () => {
     });
     consumers.push(consumer);
     await consumer.ready;
+    await consumer.want([0, 1]);
     await produce(Array.from({ length: 50 }, (_, n) => messageEvent(guild, n)));
     await eventually('the consumer recreated by the edge', async () => ((await metricValue(registry, 'guildcast_edge_consumer_restarts_total', { by: 'edge' })) >= 1 ? true : undefined));
     await eventually('all 50 events', () => (got.length >= 50 ? true : undefined), 60_000).catch(() => undefined);
@@ -97,6 +98,7 @@ describe('the deliveries consumer kafkajs gave up on', () => {
     });
     consumers.push(consumer);
     await consumer.ready;
+    await consumer.want([0, 1]);
     expect(consumer.problem()).toBeUndefined();
     await produce([messageEvent(guild, 1)]);
     const sampler = setInterval(() => {

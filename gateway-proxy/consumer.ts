@@ -1,10 +1,11 @@
-import { EnvelopeError, parseEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
+import type { EventEnvelope } from '../core/events/envelope.ts';
 import { sendDeadLetters, type DeadLetter } from '../core/kafka/dead-letter.ts';
-import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { isRetriable, type BatchContext, type ConsumedRecord, type GroupConsumer, type KafkaClient, type PartitionOffsets } from '../core/kafka/types.ts';
 import type { Logger } from '../core/logger.ts';
 import { backoffDelay, retryWithBackoff } from '../core/retry/backoff.ts';
-import type { DeliveryLoss } from './delivery-source.ts';
+import type { DeliveryLoss, FeedOrigin, FeedPosition } from './delivery-source.ts';
+import { checkFeedPartitions, Interest } from './feed-interest.ts';
+import { readFeedRecord, recordBytes } from './feed-record.ts';
 import type { EdgeMetrics } from './metrics.ts';
 
 const STAGE = 'edge.consume';
@@ -19,11 +20,11 @@ export interface DeliveryConsumerOptions {
   kafka: KafkaClient;
   topic: string;
   deadLetterTopic: string;
-  /** Every edge node has its own group, so each reads every partition. */
+  /** Every edge node has its own group, so each is assigned every partition (and fetches the wanted ones). */
   groupId: string;
   metrics: EdgeMetrics;
   logger: Logger;
-  onEvent: (event: EventEnvelope) => void;
+  onEvent: (event: EventEnvelope, origin: FeedOrigin) => void;
   /** Records this edge had not read are gone from Kafka (retention, deleted records): its sessions must be told. */
   onLoss: (loss: DeliveryLoss) => void;
   /** The consumer cannot be brought back: the process has to stop and be restarted. */
@@ -33,27 +34,42 @@ export interface DeliveryConsumerOptions {
 }
 
 export interface DeliveryConsumer {
-  /** Resolves once the consumer first reads from its positions: events produced after start-up reach the edge. */
+  /** Resolves once the consumer joined its group the first time: `want` is served from then on. */
   ready: Promise<void>;
+  /** Partitions of `deliveries` (as of start-up). */
+  readonly partitionCount: number;
   /** Why the edge is not reading `deliveries` right now (crashed, restarting, rejoining, stalled), or undefined while it is. */
   problem(): string | undefined;
+  /** DeliverySource.want: a partition not read yet starts at its end; resolves once its seek is in place. */
+  want(partitions: readonly number[]): Promise<Map<number, FeedPosition>>;
+  /** DeliverySource.release: the last release pauses the partition and forgets its position. */
+  release(partitions: readonly number[]): void;
+  /** DeliverySource.positions: the partitions being read, now. */
+  positions(partitions: readonly number[]): Map<number, FeedPosition>;
   stop(): Promise<void>;
 }
 
 type State = 'starting' | 'verifying' | 'fetching' | 'rebalancing' | 'restarting' | 'stopped';
 
 /**
- * Reads every partition of `deliveries` from this process's own positions: the end of each
- * partition at start-up (sessions start empty, so older events have nobody to go to), then the
- * offset after the last record handled. Offsets are never committed, because a restarted process
- * has no sessions to catch up; but within a process, every (re)join of the group (kafkajs
+ * Reads the wanted partitions of `deliveries` from this process's own positions. The node's group
+ * has it alone, so it is assigned every partition; it fetches only the ones somebody wants
+ * (`want`/`release`, counted per partition) and keeps the others paused, so a node whose sessions
+ * hold a quarter of the shards reads about a quarter of the topic. A partition starts being read at
+ * its end (sessions wanting it start empty, so older events have nobody to go to), then goes on
+ * from the offset after the last record handled. Offsets are never committed, because a restarted
+ * process has no sessions to catch up; but within a process, every (re)join of the group (kafkajs
  * restarting a crashed consumer, a rebalance, or this module recreating a consumer kafkajs gave up
- * on) seeks back to those positions, so a consumer restart never jumps to "latest". A position
- * that fell below the log start (retention passed while Kafka was unreachable) cannot be made
- * whole: `onLoss` tells the sessions, and reading goes on from the log start.
+ * on) seeks the wanted partitions back to those positions and pauses the rest, so a consumer
+ * restart never jumps to "latest". A position that fell below the log start (retention passed
+ * while Kafka was unreachable) cannot be made whole: `onLoss` tells the sessions, and reading goes
+ * on from the log start.
  *
  * Also drops records whose source offset this node already passed on that partition (fanout
  * redeliveries) and dead-letters records that are not valid envelopes.
+ *
+ * Our own `positions` map, not kafkajs's, decides what is handed on: a batch of a partition not
+ * read (fetched before its pause) is dropped, one fetched before a seek is skipped by offset.
  */
 export async function startDeliveryConsumer(options: DeliveryConsumerOptions): Promise<DeliveryConsumer> {
   const { kafka, topic, metrics } = options;
@@ -71,14 +87,22 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     throw err;
   }
   const partitionCount = ends.length;
-  /** Next offset to handle per partition: the edge's own, in memory only. */
-  const positions = new Map<number, bigint>(ends.map((p) => [p.partition, BigInt(p.high)]));
-  /** Source offsets passed per partition, for dropping fanout's redeliveries. */
+  const interest = new Interest(partitionCount);
+  /** Next offset to handle per partition being read: the edge's own, in memory only. A wanted partition whose start is pending has none yet. */
+  const positions = new Map<number, bigint>();
+  /** Source offsets passed per partition being read, for dropping fanout's redeliveries. */
   const passed = new Map<number, bigint>();
+  /** Bumped when a partition starts being wanted and when it is released: a start that a release overtook does nothing. */
+  const epochs = new Map<number, number>();
+  /** Starts in flight (reading the partition's end), which a second `want` of the same partition waits for too. */
+  const starting = new Map<number, Promise<void>>();
+  /** `want`s waiting for the current consumer to be joined and its positions restored. */
+  let appliedWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Dead letters of records already passed whose send failed: retried with the next batch, not lost with the retry. */
   let unsentLetters: DeadLetter[] = [];
   const producer = kafka.producer();
   await producer.connect();
+  const stopSignal = new AbortController();
 
   let state: State = 'starting';
   let lastProgress = Date.now();
@@ -92,6 +116,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
   const progress = () => {
     lastProgress = Date.now();
   };
+  const counted = () => metrics.feedPartitions.set(positions.size);
 
   const loss = (partition: number, records: bigint, why: string) => {
     metrics.deliveriesLost.inc(Number(records));
@@ -99,40 +124,62 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     options.onLoss({ partition, partitions: partitionCount, records });
   };
 
-  /** One record: dropped as a redelivery, dead-lettered, or handed to `onEvent`. Throws only what `onEvent` throws. */
+  const settleWaiters = (err?: Error) => {
+    const waiters = appliedWaiters;
+    appliedWaiters = [];
+    for (const waiter of waiters) err ? waiter.reject(err) : waiter.resolve();
+  };
+  /** Resolves once the current consumer is joined with the positions restored (at once if it is). */
+  const whenApplied = () =>
+    stopping || state === 'stopped' ? Promise.reject(new Error('the deliveries consumer stopped')) : state === 'fetching' ? Promise.resolve() : new Promise<void>((resolve, reject) => appliedWaiters.push({ resolve, reject }));
+
+  /**
+   * One record: dropped as a redelivery, dead-lettered, or handed to `onEvent`. The position moves
+   * before `onEvent` (so `positions()` called from inside it counts the event as handled) and back
+   * if it throws: the record is read again, not skipped. Throws only what `onEvent` throws.
+   */
   const handle = (partition: number, message: ConsumedRecord, letters: DeadLetter[]) => {
     metrics.recordsConsumed.inc();
-    const reject = (reason: string) => {
+    const offset = BigInt(message.offset);
+    const before = passed.get(partition) ?? -1n;
+    const record = readFeedRecord(message, before);
+    positions.set(partition, offset + 1n);
+    if (record.kind === 'redelivery') return void metrics.redeliveriesDropped.inc();
+    if (record.kind === 'invalid') {
       metrics.recordsInvalid.inc();
-      logger.warn({ partition, offset: message.offset, reason }, 'invalid delivery record: dead-lettered');
-      letters.push(deadLetter(message, reason, { topic, partition, offset: message.offset }));
-    };
-    const sourceOffset = headerOffset(message.headers);
-    if (sourceOffset === undefined) return reject(`missing or invalid ${SOURCE_OFFSET_HEADER} header`);
-    const last = passed.get(partition);
-    if (last !== undefined && sourceOffset <= last) return void metrics.redeliveriesDropped.inc();
-    let event: EventEnvelope;
-    try {
-      event = parseEnvelope(message.value);
-    } catch (err) {
-      if (!(err instanceof EnvelopeError)) throw err;
-      passed.set(partition, sourceOffset);
-      return reject(err.message);
+      logger.warn({ partition, offset: message.offset, reason: record.reason }, 'invalid delivery record: dead-lettered');
+      letters.push(deadLetter(message, record.reason, { topic, partition, offset: message.offset }));
+      if (record.sourceOffset !== undefined) passed.set(partition, record.sourceOffset);
+      return;
     }
-    options.onEvent(event);
-    passed.set(partition, sourceOffset);
+    passed.set(partition, record.sourceOffset);
+    try {
+      options.onEvent(record.event, { partition, offset });
+    } catch (err) {
+      // Unless the handler released the partition meanwhile: then there is nothing to read again.
+      if (positions.get(partition) === offset + 1n) {
+        positions.set(partition, offset);
+        passed.set(partition, before);
+      }
+      throw err;
+    }
   };
 
   const eachBatch = async ({ batch }: BatchContext) => {
     const partition = batch.partition;
+    let bytes = 0;
+    for (const message of batch.records) bytes += recordBytes(message);
+    metrics.feedBytes.inc(bytes);
     const letters = unsentLetters;
     unsentLetters = [];
     for (const message of batch.records) {
       const offset = BigInt(message.offset);
       const expected = positions.get(partition);
-      // Fetched for an older position (a fetch in flight across a rejoin): already handled.
-      if (expected !== undefined && offset < expected) continue;
-      if (expected !== undefined && offset > expected) {
+      // Not read (released, not wanted, or its start pending): a batch fetched before the pause.
+      if (expected === undefined) break;
+      // Fetched for an older position (a fetch in flight across a rejoin or seek): already handled.
+      if (offset < expected) continue;
+      if (offset > expected) {
         // kafkajs resets a position that is out of range to the log start on its own; whatever lay between is gone.
         loss(partition, offset - expected, 'offset reset by the client');
         positions.set(partition, offset);
@@ -144,8 +191,6 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
         unsentLetters = letters;
         throw err;
       }
-      // Only once handled: a record whose handling failed is read again, not skipped.
-      positions.set(partition, offset + 1n);
     }
     try {
       await sendDeadLetters(producer, options.deadLetterTopic, letters);
@@ -156,10 +201,83 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     recreationsWithoutProgress = 0;
   };
 
+  /** Points the current consumer at a partition's position and fetches it; false when the consumer cannot take it now (the next join does). */
+  const fetchFrom = (partition: number, position: bigint): boolean => {
+    if (state !== 'fetching' || !current) return false;
+    try {
+      current.seek(topic, partition, String(position));
+      current.resume(topic, [partition]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** Starts reading `fresh` (wanted by nobody before) at their ends now. */
+  const startAt = async (fresh: number[], epochOf: Map<number, number>) => {
+    const offsets = await retryWithBackoff(() => admin.topicOffsets(topic), {
+      minMs: 250,
+      maxMs: 5_000,
+      signal: stopSignal.signal,
+      onRetry: (err, attempt) => logger.warn({ err, attempt }, 'cannot read the partitions\' ends to start reading; retrying'),
+    });
+    let waiting = false;
+    for (const partition of fresh) {
+      if (epochs.get(partition) !== epochOf.get(partition)) continue; // released meanwhile
+      const end = BigInt(offsets.find((o) => o.partition === partition)?.high ?? '0');
+      positions.set(partition, end);
+      passed.set(partition, -1n);
+      if (!fetchFrom(partition, end)) waiting = true;
+    }
+    counted();
+    if (waiting) await whenApplied();
+  };
+
+  const want = async (partitions: readonly number[]): Promise<Map<number, FeedPosition>> => {
+    if (stopping) throw new Error('the deliveries consumer stopped');
+    const fresh = interest.want(partitions);
+    if (fresh.length > 0) {
+      const epochOf = new Map(fresh.map((p) => [p, (epochs.get(p) ?? 0) + 1]));
+      for (const [p, epoch] of epochOf) epochs.set(p, epoch);
+      const started = startAt(fresh, epochOf);
+      for (const p of fresh) starting.set(p, started);
+      void started.then(
+        () => fresh.forEach((p) => starting.get(p) === started && starting.delete(p)),
+        () => fresh.forEach((p) => starting.get(p) === started && starting.delete(p)),
+      );
+    }
+    await Promise.all(new Set(partitions.map((p) => starting.get(p)).filter((s) => s !== undefined)));
+    return positionsOf(partitions);
+  };
+
+  const release = (partitions: readonly number[]) => {
+    for (const partition of interest.release(partitions)) {
+      epochs.set(partition, (epochs.get(partition) ?? 0) + 1);
+      positions.delete(partition);
+      passed.delete(partition);
+      try {
+        current?.pause(topic, [partition]);
+      } catch {
+        // Not running right now: the next join pauses every partition that is not read.
+      }
+    }
+    counted();
+  };
+
+  const positionsOf = (partitions: readonly number[]) => {
+    checkFeedPartitions(partitions, partitionCount);
+    const out = new Map<number, FeedPosition>();
+    for (const partition of partitions) {
+      const offset = positions.get(partition);
+      if (offset !== undefined) out.set(partition, { offset, passed: passed.get(partition) ?? -1n });
+    }
+    return out;
+  };
+
   /**
-   * After a join: hold fetching, compare the positions with the partitions' log start, seek to
-   * them and fetch again. Paused first, synchronously in the join event, so no fetch runs from
-   * wherever kafkajs would start on its own.
+   * After a join: hold fetching, compare the positions with the partitions' log start, seek the
+   * partitions being read to them, keep the others paused, and fetch again. Paused first,
+   * synchronously in the join event, so no fetch runs from wherever kafkajs would start on its own.
    */
   const verify = async (consumer: GroupConsumer, assigned: number[]) => {
     const joined = ++generation;
@@ -183,11 +301,14 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     try {
       for (const partition of assigned) {
         const bounds = offsets.find((o) => o.partition === partition);
-        if (!bounds) continue;
+        let position = positions.get(partition);
+        // Not read (or its start is pending: that start seeks it itself once this join is done).
+        if (!bounds || position === undefined) {
+          consumer.pause(topic, [partition]);
+          continue;
+        }
         const low = BigInt(bounds.low);
         const high = BigInt(bounds.high);
-        // A partition added after start-up: all of it is new.
-        let position = positions.get(partition) ?? low;
         if (position < low) {
           loss(partition, low - position, 'below the log start (retention or deleted records)');
           position = low;
@@ -197,6 +318,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
         }
         positions.set(partition, position);
         consumer.seek(topic, partition, String(position));
+        consumer.resume(topic, [partition]);
       }
       consumer.resume(topic);
     } catch (err) {
@@ -206,6 +328,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     state = 'fetching';
     progress();
     onReady();
+    settleWaiters();
   };
 
   const create = async (): Promise<GroupConsumer> => {
@@ -237,7 +360,9 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     for (let attempt = 1; !stopping; attempt++) {
       if (++recreationsWithoutProgress > MAX_RECREATIONS) {
         state = 'stopped';
-        options.onFatal(new Error(`the deliveries consumer failed ${MAX_RECREATIONS} times in a row without reading anything: ${cause.message}`));
+        const fatal = new Error(`the deliveries consumer failed ${MAX_RECREATIONS} times in a row without reading anything: ${cause.message}`);
+        settleWaiters(fatal);
+        options.onFatal(fatal);
         return;
       }
       // Backs off across crashes too: a consumer that crashes right after each recreation is retried ever more slowly.
@@ -262,6 +387,10 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
 
   return {
     ready,
+    partitionCount,
+    want,
+    release,
+    positions: positionsOf,
     problem() {
       switch (state) {
         case 'starting':
@@ -283,6 +412,8 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     async stop() {
       stopping = true;
       state = 'stopped';
+      stopSignal.abort(new Error('the deliveries consumer stopped'));
+      settleWaiters(new Error('the deliveries consumer stopped'));
       await current?.stop();
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
@@ -290,11 +421,6 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function headerOffset(headers: Record<string, Buffer>): bigint | undefined {
-  const text = headers[SOURCE_OFFSET_HEADER]?.toString();
-  return text !== undefined && /^\d{1,19}$/.test(text) ? BigInt(text) : undefined;
-}
 
 function deadLetter(message: ConsumedRecord, reason: string, source: DeadLetter['source']): DeadLetter {
   return { stage: STAGE, reason, key: message.key, value: message.value, source, headers: message.headers };

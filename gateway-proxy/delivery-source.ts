@@ -70,7 +70,10 @@ export interface DeliverySource {
   want(partitions: readonly number[]): Promise<Map<number, FeedPosition>>;
   /** The caller no longer needs `partitions`; one nobody wants any more stops being read. */
   release(partitions: readonly number[]): void;
-  /** The live positions of partitions being read, now (between two events). */
+  /**
+   * The live positions of partitions being read, now (between two events); one not being read is
+   * left out. Called from inside `onEvent`, the event being handled counts as handled.
+   */
   positions(partitions: readonly number[]): Map<number, FeedPosition>;
   /**
    * Hands the records `[from.offset, to)` of `partition` to `onEvent`, in order, dropping

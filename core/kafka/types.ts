@@ -135,9 +135,14 @@ export interface GroupConsumer {
   run(options: RunOptions): Promise<void>;
   /** Leaves the group after the running batches returned (they see `isRunning()` turn false). */
   stop(): Promise<void>;
-  /** Stops fetching `topic` (all its partitions) until `resume`. */
-  pause(topic: string): void;
-  resume(topic: string): void;
+  /**
+   * Stops fetching `topic` until `resume`: all of it, or only `partitions`. The two are layers: a
+   * partition is fetched when neither the topic nor the partition is paused, so resuming the topic
+   * leaves the partitions paused on their own paused (and the other way round). A client restarting
+   * a consumer may forget pauses: set them again in the `join` listener (pause the topic first).
+   */
+  pause(topic: string, partitions?: readonly number[]): void;
+  resume(topic: string, partitions?: readonly number[]): void;
   /** The next fetch of the partition starts at `offset`. */
   seek(topic: string, partition: number, offset: Offset): void;
   on<E extends keyof GroupConsumerEvents>(event: E, listener: (payload: GroupConsumerEvents[E]) => void): void;

@@ -4,6 +4,8 @@ import kafkajs, { type Admin as RawAdmin, type Kafka } from 'kafkajs';
 const { ConfigResourceTypes } = kafkajs;
 import type { Admin, CommittedOffset, GroupDescription, NewTopic, Offset, PartitionOffsets } from '../types.ts';
 
+const TOPIC_SERVED_TIMEOUT_MS = 15_000;
+
 export class KafkajsAdmin implements Admin {
   private readonly admin: RawAdmin;
 
@@ -36,7 +38,30 @@ export class KafkajsAdmin implements Admin {
       });
     } catch (err) {
       // Two processes starting together may race to create the same topic: that is success.
-      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS' && !String(err).includes('already exists')) throw err;
+      // kafkajs's wait for leaders retries only LEADER_NOT_AVAILABLE; a broker that does not serve
+      // the new topic yet answers UNKNOWN_TOPIC_OR_PARTITION: created, not yet served (below).
+      const type = (err as { type?: string }).type;
+      if (type !== 'TOPIC_ALREADY_EXISTS' && type !== 'UNKNOWN_TOPIC_OR_PARTITION' && !String(err).includes('already exists')) throw err;
+    }
+    await Promise.all(topics.map((t) => this.untilServed(t.name)));
+  }
+
+  /**
+   * `waitForLeaders` returns once the controller named leaders, but a broker can still answer
+   * "This server does not host this topic-partition" for a moment, and a producer's first send
+   * in that moment fails. Reading every partition's offsets goes through each leader: once that
+   * answers, the topic is served.
+   */
+  private async untilServed(topic: string): Promise<void> {
+    const deadline = Date.now() + TOPIC_SERVED_TIMEOUT_MS;
+    for (;;) {
+      try {
+        await this.admin.fetchTopicOffsets(topic);
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   }
 

@@ -6,6 +6,9 @@ const { KafkaJSNonRetriableError } = kafkajs;
 
 export class KafkajsGroupConsumer implements GroupConsumer {
   private readonly consumer: Consumer;
+  /** What was paused through this object: kafkajs's own state mixes topic and partition pauses (and starts empty after it restarts a consumer). */
+  private readonly topicsPaused = new Set<string>();
+  private readonly partitionsPaused = new Map<string, Set<number>>();
 
   constructor(kafka: Kafka, options: GroupConsumerOptions) {
     this.consumer = kafka.consumer({
@@ -55,12 +58,32 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     return this.consumer.disconnect();
   }
 
-  pause(topic: string): void {
-    this.consumer.pause([{ topic }]);
+  pause(topic: string, partitions?: readonly number[]): void {
+    if (!partitions) {
+      this.consumer.pause([{ topic }]);
+      this.topicsPaused.add(topic);
+      return;
+    }
+    // kafkajs forgets a topic-wide pause on any partition pause: while the topic is paused, the partitions stay paused by it.
+    if (!this.topicsPaused.has(topic) && partitions.length > 0) this.consumer.pause([{ topic, partitions: [...partitions] }]);
+    const paused = this.partitionsPaused.get(topic) ?? new Set<number>();
+    for (const partition of partitions) paused.add(partition);
+    this.partitionsPaused.set(topic, paused);
   }
 
-  resume(topic: string): void {
-    this.consumer.resume([{ topic }]);
+  resume(topic: string, partitions?: readonly number[]): void {
+    if (!partitions) {
+      this.consumer.resume([{ topic }]);
+      this.topicsPaused.delete(topic);
+      // kafkajs's topic-wide resume also resumes every partition: the ones paused on their own are paused again, before any fetch.
+      const paused = this.partitionsPaused.get(topic);
+      if (paused && paused.size > 0) this.consumer.pause([{ topic, partitions: [...paused] }]);
+      return;
+    }
+    // While the topic is paused, a resumed partition waits for the topic's resume (kafkajs would fetch it at once).
+    if (!this.topicsPaused.has(topic) && partitions.length > 0) this.consumer.resume([{ topic, partitions: [...partitions] }]);
+    const paused = this.partitionsPaused.get(topic);
+    for (const partition of partitions) paused?.delete(partition);
   }
 
   seek(topic: string, partition: number, offset: string): void {
