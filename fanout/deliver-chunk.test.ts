@@ -6,7 +6,8 @@ import type { TopicMessages } from '../core/kafka/types.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { deliverChunk, type DeliverContext } from './deliver-chunk.ts';
 import type { SourceRecord } from './persist-chunk.ts';
-import { FakeSink } from './test-fakes.ts';
+import { FakeGuildState, FakeSink } from './test-fakes.ts';
+import { parseStateChange } from '../core/events/state-change.ts';
 
 const guild = '81384788765712384';
 const channel = '81384788765712385';
@@ -62,6 +63,7 @@ function context(sender: FakeSender, replays: ReplayFilter, sink = new FakeSink(
     beforeRetry: async () => undefined,
     deliveriesTopic: 'deliveries',
     deadLetterTopic: 'dead-letter',
+    stateChangesTopic: 'state-changes',
     send: sender.send,
     maxRequestBytes: MAX_REQUEST_BYTES,
   };
@@ -109,5 +111,34 @@ describe('deliverChunk', () => {
       ['dead-letter', 1],
     ]);
     expect(sender.requests.flatMap((r) => r.filter((t) => t.topic === 'deliveries').flatMap((t) => t.messages.map((m) => m.partition)))).toEqual([4, 4]);
+  });
+
+  it('announces changed guilds on state-changes in a request of its own before the deliveries, and again when the chunk is retried', async () => {
+    const sender = new FakeSender();
+    const replays = new ReplayFilter();
+    const state = new FakeGuildState();
+    const guildEvent = (type: string, d: unknown): SourceRecord => {
+      const event: EventEnvelope = { v: 1, id: `t:${offset}`, type, guild_id: guild, source: 'http', received_at: 1, trace_id: `trace-g${offset}`, d };
+      return { offset: String(offset++), key: Buffer.from(guild), value: serializeEnvelope(event) };
+    };
+    const chunk = [gateway(1), guildEvent('GUILD_CREATE', { id: guild, channels: [] }), guildEvent('CHANNEL_CREATE', { id: channel, type: 0 }), gateway(2)];
+    const ctx = { ...context(sender, replays), guildState: { sink: state, partitions: 4 } };
+    // The state-changes request goes out, the deliveries request fails: the chunk is retried.
+    let sends = 0;
+    const failSecond = async (t: TopicMessages[]) => {
+      if (++sends === 2) throw new Error('connection refused');
+      await sender.send(t);
+    };
+    await expect(deliverChunk(chunk, { ...ctx, send: failSecond })).rejects.toThrow('connection refused');
+    const retried = await deliverChunk(chunk, ctx);
+    const topics = sender.requests.map((r) => r.map((t) => t.topic).join('+'));
+    expect(topics).toEqual(['state-changes', 'state-changes', 'deliveries']);
+    const announced = sender.requests.filter((r) => r[0]!.topic === 'state-changes').map((r) => parseStateChange(r[0]!.messages[0]!.value as string));
+    expect(announced.map((c) => [c.kind, c.guild_id, c.channel_ids])).toEqual([
+      ['guild', guild, [channel]],
+      ['guild', guild, [channel]],
+    ]);
+    expect(retried.requests).toBe(2);
+    expect(sender.delivered()).toEqual(chunk.map((r) => r.offset));
   });
 });

@@ -57,6 +57,11 @@ export function createFanoutMetrics(registry: Registry) {
       help: "Shard positions left out of a commit's metadata for lack of room (offset.metadata.max.bytes): their replays after a restart would be delivered again.",
       registers,
     }),
+    stateChanges: new Counter({
+      name: 'guildcast_fanout_state_changes_total',
+      help: 'state-changes records produced: guilds whose stored state a chunk changed.',
+      registers,
+    }),
     rebalances: new Counter({ name: 'guildcast_fanout_rebalances_total', help: 'Group joins of this process.', registers }),
     assignedPartitions: new Gauge({ name: 'guildcast_fanout_assigned_partitions', help: 'Partitions assigned to this process.', registers }),
   };

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { StoreUnavailableError } from '../store/index.ts';
-import { FakeSink } from './test-fakes.ts';
+import { FakeGuildState, FakeSink } from './test-fakes.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { waves } from './operations.ts';
 import { PERSISTED_AT_HEADER, SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
-import { persistChunk, type MessageSink, type SourceRecord } from './persist-chunk.ts';
+import { persistChunk, type GuildStateSink, type MessageSink, type SourceRecord } from './persist-chunk.ts';
 
 const guild = '81384788765712384';
 const channel = '81384788765712385';
@@ -20,11 +20,12 @@ function record(value: EventEnvelope | string): SourceRecord {
 const create = (id: string, extra: Partial<EventEnvelope> = {}) =>
   record(envelope('MESSAGE_CREATE', { id, channel_id: channel, author: { id: '1' }, content: id }, extra));
 
-function context(sink: MessageSink, extra: { retries?: Error[]; maxUnexpectedFailures?: number; replays?: ReplayFilter } = {}) {
+function context(sink: MessageSink, extra: { retries?: Error[]; maxUnexpectedFailures?: number; replays?: ReplayFilter; guildState?: GuildStateSink } = {}) {
   return {
     topic: 'events',
     partition: 3,
     sink,
+    ...(extra.guildState ? { guildState: { sink: extra.guildState, partitions: 8 } } : {}),
     replays: extra.replays ?? new ReplayFilter(),
     maxUnexpectedFailures: extra.maxUnexpectedFailures ?? 3,
     beforeRetry: async (_attempt: number, error: Error) => void extra.retries?.push(error),
@@ -134,6 +135,49 @@ describe('persistChunk', () => {
     const fixed = { ...create('90', gw(1)), headers: { 'x-guildcast-replayed-from': '17' } };
     const out = await persistChunk([fixed, create('91', gw(2))], context(sink, { replays }));
     expect(out.deliveries.map((d) => d.event.seq)).toEqual([1]);
+  });
+});
+
+describe('persistChunk with guild state', () => {
+  const guildCreate = () => record(envelope('GUILD_CREATE', { id: guild, name: 'g', channels: [{ id: channel, type: 0 }] }, { channel_id: undefined }));
+  const channelCreate = (id: string) => record(envelope('CHANNEL_CREATE', { id, type: 0, guild_id: guild }, { channel_id: id }));
+
+  it('applies guild-state events after the message writes and before anything is handed on, and names the guilds changed', async () => {
+    const sink = new FakeSink();
+    const state = new FakeGuildState(sink.calls);
+    const records = [guildCreate(), create('100'), channelCreate('81384788765712399'), create('101')];
+    const out = await persistChunk(records, context(sink, { guildState: state }));
+    expect(sink.calls).toEqual(['create 100,101', 'state GUILD_CREATE,CHANNEL_CREATE']);
+    expect(state.guilds.get(guild)?.channels.map((c) => c.id)).toEqual([channel, '81384788765712399']);
+    expect(out.deliveries.map((d) => d.event.type)).toEqual(['GUILD_CREATE', 'MESSAGE_CREATE', 'CHANNEL_CREATE', 'MESSAGE_CREATE']);
+    expect(out.stateChanges).toEqual([{ v: 1, kind: 'guild', guild_id: guild, channel_ids: [channel, '81384788765712399'], at: expect.any(Number) }]);
+    expect(out.persisted.map((e) => e.type)).toContain('CHANNEL_CREATE');
+  });
+
+  it('dead-letters a malformed guild-state event with the reason and applies the rest', async () => {
+    const sink = new FakeSink();
+    const state = new FakeGuildState(sink.calls);
+    const bad = record(envelope('CHANNEL_CREATE', { type: 0, name: 'no id' }));
+    const records = [guildCreate(), bad, channelCreate('81384788765712400')];
+    const out = await persistChunk(records, context(sink, { guildState: state }));
+    expect(out.deadLetters.map((l) => [l.stage, l.source?.offset, l.reason])).toEqual([['fanout.persist', bad.offset, 'CHANNEL_CREATE: d.id is not a snowflake']]);
+    expect(sink.calls).toEqual(['state GUILD_CREATE,CHANNEL_CREATE,CHANNEL_CREATE', 'state GUILD_CREATE,CHANNEL_CREATE']);
+    expect(out.deliveries.map((d) => d.headers[SOURCE_OFFSET_HEADER])).toEqual([records[0]!.offset, records[2]!.offset]);
+    expect(state.guilds.get(guild)?.channels).toHaveLength(2);
+  });
+
+  it('retries the state write while the store is unavailable, dead-lettering nothing', async () => {
+    const sink = new FakeSink();
+    const state = new FakeGuildState(sink.calls);
+    state.failures = [new StoreUnavailableError('down'), new StoreUnavailableError('down')];
+    const retries: Error[] = [];
+    const out = await persistChunk([guildCreate()], context(sink, { guildState: state, retries }));
+    expect({ retries: retries.length, deadLetters: out.deadLetters.length, delivered: out.deliveries.length, changes: out.stateChanges.length }).toEqual({ retries: 2, deadLetters: 0, delivered: 1, changes: 1 });
+  });
+
+  it('without a guild-state writer only delivers them', async () => {
+    const out = await persistChunk([guildCreate()], context(new FakeSink()));
+    expect([out.deliveries.length, out.stateChanges]).toEqual([1, []]);
   });
 });
 

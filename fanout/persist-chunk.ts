@@ -1,4 +1,6 @@
+import { isGuildStateEvent, type GuildEvent } from '../core/discord/guild-state.ts';
 import { EnvelopeError, parseEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
+import type { StateChange } from '../core/events/state-change.ts';
 import type { DeadLetter } from '../core/kafka/dead-letter.ts';
 import { PERSISTED_AT_HEADER, SOURCE_OFFSET_HEADER, TRACE_HEADER } from '../core/kafka/headers.ts';
 import type { Headers } from '../core/kafka/types.ts';
@@ -12,6 +14,15 @@ export interface MessageSink {
   upsertMessages(messages: Record<string, unknown>[]): Promise<unknown>;
   applyEdits(edits: Record<string, unknown>[]): Promise<unknown>;
   deleteMessages(channelId: string, ids: string[]): Promise<unknown>;
+}
+
+/**
+ * The guild-state writer next to it (store/index.ts `createGuildStateStore` implements it): applies
+ * GUILD_* / CHANNEL_* / THREAD_* / ROLE_* / MEMBER_* events in order and names the guilds changed.
+ * Same error contract as the sink: StoreValidationError with per-event failures, StoreUnavailableError.
+ */
+export interface GuildStateSink {
+  applyGuildEvents(events: readonly GuildEvent[], options: { partitions: number }): Promise<readonly { guild_id: string; channel_ids: string[] }[]>;
 }
 
 export interface SourceRecord {
@@ -35,6 +46,8 @@ export interface ChunkOutcome {
   replays: number;
   /** Events whose write succeeded, for metrics. */
   persisted: EventEnvelope[];
+  /** One record per guild whose stored state the chunk changed, for `state-changes`. */
+  stateChanges: StateChange[];
   /**
    * The gateway positions this chunk passed. They count as delivered only once the caller had
    * Kafka acknowledge the deliveries and calls `replays.accept(seen)`: a failed send leaves the
@@ -47,6 +60,11 @@ export interface ChunkContext {
   topic: string;
   partition: number;
   sink: MessageSink;
+  /**
+   * Where guild-state events are applied, with the events topic's partition count (the store keeps
+   * the guilds of each partition). Absent (benchmarks of the message path): they are only delivered.
+   */
+  guildState?: { sink: GuildStateSink; partitions: number };
   replays: ReplayFilter;
   /**
    * Called after a write failed for a reason worth retrying (the store is unavailable, or an
@@ -61,6 +79,8 @@ interface Item {
   event: EventEnvelope;
   op: StoreOperation;
   failed?: string;
+  /** A guild-state event handed to the guild-state writer. */
+  guildState?: boolean;
 }
 
 /**
@@ -93,6 +113,9 @@ export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): 
   }
 
   for (const wave of waves(items)) await writeWave(wave, ctx);
+  // After the messages, so a guild's state never runs ahead of its history; before the deliveries,
+  // so an edge node that loads a guild from the store already has every event it was handed.
+  const stateChanges = await writeGuildState(items, ctx);
   const persistedAt = String(Date.now());
 
   const persisted: EventEnvelope[] = [];
@@ -102,7 +125,7 @@ export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): 
       deadLetters.push(letter(item.record, ctx, 'fanout.persist', item.failed, item.event.trace_id));
       continue;
     }
-    if (item.op.kind !== 'none') persisted.push(item.event);
+    if (item.op.kind !== 'none' || item.guildState) persisted.push(item.event);
     deliveries.push({
       key: item.record.key,
       value: item.record.value!,
@@ -110,8 +133,31 @@ export async function persistChunk(records: SourceRecord[], ctx: ChunkContext): 
       event: item.event,
     });
   }
-  return { deliveries, deadLetters, replays, persisted, seen };
+  return { deliveries, deadLetters, replays, persisted, stateChanges, seen };
 }
+
+/** The chunk's guild-state events, in stream order, through the same retry and dead-letter rules as messages. */
+async function writeGuildState(items: Item[], ctx: ChunkContext): Promise<StateChange[]> {
+  const target = ctx.guildState;
+  if (!target) return [];
+  const batch = items.filter((item) => item.failed === undefined && isGuildStateEvent(item.event.type));
+  if (batch.length === 0) return [];
+  for (const item of batch) item.guildState = true;
+  let changes: readonly { guild_id: string; channel_ids: string[] }[] = [];
+  await writeWithRetry(batch, ctx, async (pending) => {
+    changes = await target.sink.applyGuildEvents(pending.map((i) => i.event), { partitions: target.partitions });
+  });
+  const at = Date.now();
+  return changes.flatMap(({ guild_id, channel_ids }): StateChange[] => {
+    if (channel_ids.length === 0) return [{ v: 1, kind: 'guild', guild_id, at }];
+    // A record names at most MAX_CHANNEL_IDS (core/events/state-change.ts); a guild replaced whole may name more.
+    const records: StateChange[] = [];
+    for (let i = 0; i < channel_ids.length; i += MAX_CHANNEL_IDS) records.push({ v: 1, kind: 'guild', guild_id, channel_ids: channel_ids.slice(i, i + MAX_CHANNEL_IDS), at });
+    return records;
+  });
+}
+
+const MAX_CHANNEL_IDS = 10_000;
 
 async function writeWave(wave: Item[], ctx: ChunkContext): Promise<void> {
   const creates = wave.filter((i) => i.op.kind === 'create');

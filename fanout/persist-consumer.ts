@@ -8,13 +8,18 @@ import { ConsumerHealth } from './consumer-health.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { deliverChunk } from './deliver-chunk.ts';
 import type { FanoutMetrics } from './metrics.ts';
-import type { MessageSink } from './persist-chunk.ts';
+import type { GuildStateSink, MessageSink } from './persist-chunk.ts';
 
 export interface PersistConsumerOptions {
   kafka: KafkaClient;
   topics: TopicNames;
   groupId: string;
   sink: MessageSink;
+  /**
+   * The guild-state writer and the events topic's partition count; absent (benchmarks of the
+   * message path), guild-state events are delivered without being kept.
+   */
+  guildState?: { sink: GuildStateSink; partitions: number };
   logger: Logger;
   metrics: FanoutMetrics;
   chunkSize: number;
@@ -146,6 +151,7 @@ export class PersistConsumer {
           topic: batch.topic,
           partition: batch.partition,
           sink: this.options.sink,
+          ...(this.options.guildState ? { guildState: this.options.guildState } : {}),
           replays,
           maxUnexpectedFailures: this.options.maxUnexpectedFailures,
           beforeRetry: async (attempt, error) => {
@@ -155,6 +161,7 @@ export class PersistConsumer {
           },
           deliveriesTopic: topics.deliveries,
           deadLetterTopic: topics.deadLetter,
+          stateChangesTopic: topics.stateChanges,
           maxRequestBytes: this.options.maxRequestBytes ?? MAX_REQUEST_BYTES,
           send: (topicMessages) => this.producer.sendBatch(topicMessages),
         });
@@ -182,6 +189,7 @@ export class PersistConsumer {
         metrics.events.inc({ type: d.event.type, outcome: 'delivered' });
         if (tracing) log.debug({ trace_id: d.event.trace_id, type: d.event.type, offset: d.headers[SOURCE_OFFSET_HEADER] }, 'event persisted and handed to the edge');
       }
+      if (outcome.stateChanges.length > 0) metrics.stateChanges.inc(outcome.stateChanges.length);
       if (outcome.replays > 0) metrics.events.inc({ type: 'any', outcome: 'replay' }, outcome.replays);
       for (const letter of outcome.deadLetters) {
         metrics.deadLetters.inc({ stage: letter.stage });

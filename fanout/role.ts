@@ -3,7 +3,7 @@ import { ensureTopics, standardTopics, topicNames } from '../core/kafka/topics.t
 import type { Admin } from '../core/kafka/types.ts';
 import type { HostContext, RunningRole } from '../core/process/host.ts';
 import { retryWithBackoff } from '../core/retry/backoff.ts';
-import { createCqlClient, createMessageStore, messageStoreSettings, migrate } from '../store/index.ts';
+import { createCqlClient, createGuildStateStore, createMessageStore, messageStoreSettings, migrate } from '../store/index.ts';
 import type { FanoutConfig } from './config.ts';
 import { groupLag } from './lag.ts';
 import { createFanoutMetrics } from './metrics.ts';
@@ -48,15 +48,19 @@ export async function startFanout(config: FanoutConfig, { logger, registry, fata
   };
 
   const started = (async () => {
-    await step('preparing Kafka topics', async () => {
+    const partitions = await step('preparing Kafka topics', async () => {
       await admin.connect();
       await ensureTopics(admin, standardTopics(config), log);
-      await assertSamePartitioning(admin, topics.events, topics.deliveries);
+      return assertSamePartitioning(admin, topics.events, topics.deliveries);
     });
-    const store = await step('preparing Cassandra', async () => {
+    const { store, guildState } = await step('preparing Cassandra', async () => {
       await cql.connect();
       await migrate(cql, { keyspace: config.CASSANDRA_KEYSPACE, replication: config.CASSANDRA_REPLICATION });
-      return createMessageStore({ client: cql, registry, logger, ...messageStoreSettings(config) });
+      const settings = messageStoreSettings(config);
+      return {
+        store: createMessageStore({ client: cql, registry, logger, ...settings }),
+        guildState: createGuildStateStore({ client: cql, registry, logger, keyspace: settings.keyspace, writeConcurrency: settings.writeConcurrency, readTimeoutMs: settings.readTimeoutMs }),
+      };
     });
     await step('joining the consumer group', async () => {
       const attempt = new PersistConsumer({
@@ -64,6 +68,9 @@ export async function startFanout(config: FanoutConfig, { logger, registry, fata
         topics,
         groupId: config.FANOUT_GROUP_ID,
         sink: store,
+        // The topic's own partition count, not the configured one: guilds_by_partition must match
+        // the partitions the edge reads guilds' events from.
+        guildState: { sink: guildState, partitions },
         logger: log,
         metrics,
         chunkSize: config.FANOUT_CHUNK_SIZE,
@@ -137,11 +144,12 @@ export async function startFanout(config: FanoutConfig, { logger, registry, fata
   };
 }
 
-/** Deliveries reuse the event's partition number, so both topics must be partitioned alike. */
-async function assertSamePartitioning(admin: Admin, events: string, deliveries: string): Promise<void> {
+/** Deliveries reuse the event's partition number, so both topics must be partitioned alike. Returns the count. */
+async function assertSamePartitioning(admin: Admin, events: string, deliveries: string): Promise<number> {
   const topics = await admin.describeTopics([events, deliveries]);
   const [a, b] = [events, deliveries].map((t) => topics.find((m) => m.name === t)?.partitions.length);
   if (a === undefined || b === undefined) throw new Error(`${a === undefined ? events : deliveries} has no metadata yet`);
   if (a !== b)
     throw new PartitioningMismatch(`${events} has ${a} partitions but ${deliveries} has ${b}: fanout needs them equal (docs/operations.md)`);
+  return a;
 }

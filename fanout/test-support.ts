@@ -7,7 +7,7 @@ import { followTopic } from '../core/kafka/testing.ts';
 import type { Admin, KafkaClient, Producer } from '../core/kafka/types.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { DISCORD_EPOCH, SnowflakeGenerator } from '../core/discord/snowflake.ts';
-import { createMessageStore, type CqlClient, type MessageStore } from '../store/index.ts';
+import { createGuildStateStore, createMessageStore, type CqlClient, type MessageStore } from '../store/index.ts';
 import { freePort, type RoleProcess } from '../test/child.ts';
 import { dropKeyspace, testKafka, testKeyspace, uniqueName } from '../test/support.ts';
 
@@ -52,9 +52,11 @@ export async function fanoutPipeline(admin: Admin, partitions: number, name = 'f
     { name: topics.events, partitions, retentionMs: hour },
     { name: topics.deliveries, partitions, retentionMs: hour },
     { name: topics.deadLetter, partitions: 1, retentionMs: hour },
+    { name: topics.stateChanges, partitions: 1, retentionMs: hour },
   ]);
   const { client, keyspace } = await testKeyspace(name.replace(/-/g, '_'));
   const store = createMessageStore({ client, keyspace, registry: createRegistry('test', { defaults: false }) });
+  const guildState = createGuildStateStore({ client, keyspace, registry: createRegistry('test', { defaults: false }) });
   const group = `${prefix}-group`;
   const port = await freePort();
   const env = (extra: Record<string, string> = {}) => ({
@@ -67,7 +69,7 @@ export async function fanoutPipeline(admin: Admin, partitions: number, name = 'f
     FANOUT_RETRY_MAX_MS: '1000',
     ...extra,
   });
-  return { prefix, topics, client, keyspace, store, group, port, env };
+  return { prefix, topics, client, keyspace, store, guildState, group, port, env };
 }
 
 /** Produces in requests of at most `per` records, so the test's own sends stay under the broker's size limit. */
