@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import { env, loadEnv } from '../core/config.ts';
 import { kafkaEnv } from '../core/kafka/config.ts';
+import { storeEnv } from '../store/index.ts';
 
 /** Used when EDGE_TOKEN_SECRET is unset in development; anyone can mint tokens with it. */
 export const DEV_TOKEN_SECRET = 'guildcast-dev-secret-do-not-use-in-production';
@@ -40,6 +41,14 @@ export const edgeEnv = {
   /** GUILD_CREATE payloads remembered for READY, newest kept. */
   EDGE_GUILD_CACHE_SIZE: env.int(100_000, { min: 0, max: 10_000_000 }),
   EDGE_DRAIN_GRACE_MS: env.duration(5_000, { max: 600_000 }),
+  /** With a session store: how often connected sessions whose seq moved are checkpointed (a crash repeats at most about this much). */
+  EDGE_SESSION_CHECKPOINT_MS: env.duration(1_000, { min: 10, max: 600_000 }),
+  /**
+   * `cassandra`: guild state for READY/GUILD_CREATE and sessions any node can resume live in the
+   * store (CASSANDRA_*). `none`: a standalone node (benchmarks, a single process): sessions live in
+   * this process and it knows only the guilds it sees on the stream.
+   */
+  EDGE_STATE_STORE: z.enum(['cassandra', 'none']).default('cassandra').describe('cassandra or none'),
 };
 
 /** An absolute ws:// or wss:// URL: a client given an http:// one cannot open a websocket with it. */
@@ -50,7 +59,7 @@ function wsUrl() {
 export type EdgeConfig = ReturnType<typeof loadEdgeConfig>;
 
 export function loadEdgeConfig(source: NodeJS.ProcessEnv = process.env) {
-  return { ...loadEnv(kafkaEnv, source), ...loadEnv(edgeEnv, source, [reserveBelowCap]) };
+  return { ...loadEnv(kafkaEnv, source), ...loadEnv(storeEnv, source), ...loadEnv(edgeEnv, source, [reserveBelowCap]) };
 }
 
 /** The reserve is carved out of the cap: at least one connection must be left for websockets. */

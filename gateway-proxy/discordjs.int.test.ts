@@ -52,7 +52,12 @@ describe('edge with @discordjs/ws clients', () => {
 
   it('gives each shard exactly its guilds, in order, with READY and a GUILD_CREATE per guild', async () => {
     const token = await tokens.mint({ subject: '111111111111111111', guilds: [...shard0, ...shard1], ttlSeconds: 600 });
-    // The edge sends GUILD_CREATE only for guilds whose GUILD_CREATE it saw (unknown ones stay unavailable).
+    // The edge sends GUILD_CREATE only for guilds whose GUILD_CREATE it saw (unknown ones stay unavailable),
+    // and reads a partition only while a session needs it: one "*" session keeps every partition read.
+    const holder = new RawClient(edge.edge.gatewayUrl);
+    await holder.opened;
+    holder.identify(await tokens.mint({ guilds: '*', ttlSeconds: 600 }));
+    await holder.ready();
     await edge.produce([...shard0, ...shard1].map((id, n) => ({ ...messageEvent(id, n), type: 'GUILD_CREATE', d: { id, name: `guild ${n}`, channels: [] } })));
     await eventually('the GUILD_CREATEs read by the edge', async () => ((await metricValue(edge.registry, 'guildcast_edge_records_consumed_total')) >= 3 ? true : undefined));
     const client = await connect(token, 2);

@@ -8,10 +8,12 @@ import type { Registry } from '../core/metrics.ts';
 import { tokenSecret, type EdgeConfig } from './config.ts';
 import type { DeliverySource } from './delivery-source.ts';
 import { EdgeGateway } from './gateway.ts';
+import type { GuildStateReader } from './guild-cache.ts';
 import { kafkaDeliverySource } from './kafka-delivery-source.ts';
 import { createEdgeMetrics } from './metrics.ts';
 import { readsPartition } from './partition-scope.ts';
 import { attachGateway, gatewayRoutes } from './server.ts';
+import type { SessionStore } from './session-store.ts';
 import { createTokenSigner } from './tokens.ts';
 
 export interface EdgeDeps {
@@ -25,6 +27,10 @@ export interface EdgeDeps {
   consumeDeliveries?: boolean;
   /** The feed cannot be brought back (the host's `fatal`); default: logged only. */
   fatal?: (reason: Error) => void;
+  /** Sessions stored here can be resumed on any node, and READY's resume_gateway_url is the fleet's; none: sessions live in this process. */
+  sessionStore?: SessionStore;
+  /** Guild state for the partitions sessions read (the store's guild-state reader); none: only what the stream shows this node. */
+  guildStates?: GuildStateReader;
 }
 
 export interface Edge {
@@ -78,17 +84,27 @@ export async function mountEdge(
   const gatewayUrl = () => config.EDGE_GATEWAY_URL ?? publicUrl();
 
   await app.register(gatewayRoutes, { gatewayUrl, tokens, maxConcurrency: config.EDGE_IDENTIFIES_PER_5S });
-  const gateway = new EdgeGateway(config, { tokens, metrics, logger, publicUrl });
+  const feed = deps.consumeDeliveries === false ? undefined : (deps.deliveries ?? kafkaDeliverySource(config, deps.kafka ? { kafka: deps.kafka } : {}));
+  // With a session store any node resumes any session: RESUME may go through the balancer.
+  const resumeUrl = deps.sessionStore && feed ? gatewayUrl : publicUrl;
+  const gateway = new EdgeGateway(config, {
+    tokens,
+    metrics,
+    logger,
+    publicUrl: resumeUrl,
+    ...(feed ? { source: feed } : {}),
+    ...(deps.sessionStore ? { sessionStore: deps.sessionStore } : {}),
+    ...(deps.guildStates ? { guildStates: deps.guildStates } : {}),
+  });
   const detach = attachGateway(app.server, gateway);
 
-  const feed = deps.consumeDeliveries === false ? undefined : (deps.deliveries ?? kafkaDeliverySource(config, deps.kafka ? { kafka: deps.kafka } : {}));
   if (feed) {
     try {
       await feed.start({
         metrics,
         logger,
-        onEvent: (event) => {
-          const sessions = gateway.publish(event);
+        onEvent: (event, origin) => {
+          const sessions = gateway.publish(event, origin);
           if (logger.isLevelEnabled('debug')) logger.debug({ trace_id: event.trace_id, type: event.type, guild_id: event.guild_id, sessions }, 'event delivered');
         },
         onLoss: ({ partition, partitions }) => {
@@ -107,6 +123,7 @@ export async function mountEdge(
       throw err;
     }
   }
+  // No partition is read until a session needs it (interest.ts): IDENTIFY and RESUME want theirs.
   return {
     gateway,
     ready: async () => feed?.ready(),

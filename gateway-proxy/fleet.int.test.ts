@@ -78,6 +78,8 @@ describe('clients of an edge node that goes away', () => {
         EDGE_PUBLIC_URL: nodeUrl(port),
         EDGE_GATEWAY_URL: fleetUrl,
         EDGE_DRAIN_GRACE_MS: '1000',
+        // Sessions in each process, as before session stores: what a client of such a fleet goes through.
+        EDGE_STATE_STORE: 'none',
       });
       nodes.set(port, node);
       await eventually(`edge node on ${port} ready`, async () => {

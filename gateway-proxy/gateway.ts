@@ -8,19 +8,23 @@ import { GatewayCloseCodes, GatewayOpcodes } from '../core/discord/protocol.ts';
 import { closeReason } from '../core/discord/gateway/close-codes.ts';
 import { closeZombies, GatewayConnection } from '../core/discord/gateway/connection.ts';
 import { controlFrame, type Outgoing } from '../core/discord/gateway/frames.ts';
-import { FlushScheduler, PlainFrameWriter, ZlibStreamWriter, type FrameWriter, type WriterOptions } from '../core/discord/gateway/writer.ts';
+import { createFrameWriter, FlushScheduler, isTransportCompression, TRANSPORT_COMPRESSIONS, type WriterOptions } from '../core/discord/gateway/writer.ts';
 import { WsTransport } from '../core/discord/gateway/ws-transport.ts';
 import { TcpAdmission } from './admission.ts';
 import type { EdgeConfig } from './config.ts';
-import { EdgeConnectionHost, type GatewayContext } from './connection.ts';
+import { Checkpointer } from './checkpointer.ts';
+import { EdgeConnectionHost, type GatewayContext, type SessionPersistence } from './connection.ts';
+import type { DeliverySource, FeedOrigin } from './delivery-source.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { GuildCache } from './guild-cache.ts';
+import { EdgeGuildState, type GuildStateReader } from './guild-cache.ts';
 import type { EdgeMetrics } from './metrics.ts';
+import { SessionInterest } from './interest.ts';
 import { IGNORED_CLIENT_OPS } from './protocol/frames.ts';
 import { FixedWindow, KeyedWindows } from '../core/rate-limit/fixed-window.ts';
 import { prepareEvent } from './serialize.ts';
-import type { Session } from './session.ts';
+import type { FeedCursor, Session } from './session.ts';
 import { SessionRegistry } from './session-registry.ts';
+import type { SessionStore } from './session-store.ts';
 import type { TokenSigner } from './tokens.ts';
 
 export type GatewayConfig = Pick<
@@ -40,15 +44,24 @@ export type GatewayConfig = Pick<
   | 'EDGE_IDENTIFY_TIMEOUT_MS'
   | 'EDGE_MAX_SHARDS'
   | 'EDGE_GUILD_CACHE_SIZE'
+  | 'EDGE_NODE_ID'
+  | 'EDGE_SESSION_CHECKPOINT_MS'
 >;
 
 export interface GatewayDeps {
   tokens: TokenSigner;
   metrics: EdgeMetrics;
   logger: Logger;
-  /** This process's websocket URL, for READY's resume_gateway_url. */
+  /** READY's resume_gateway_url: this process's websocket URL, or the fleet's when a session store lets any node resume. */
   publicUrl: () => string;
+  /** The feed whose partitions sessions want, replay from and checkpoint positions of; none: nothing is read (benchmarks). */
+  source?: DeliverySource;
+  /** Sessions written here can be resumed on any node (needs `source`); none: sessions live in this process only. */
+  sessionStore?: SessionStore;
+  /** Where the guilds of partitions sessions start reading are loaded from; none: only what the stream shows. */
+  guildStates?: GuildStateReader;
 }
+
 
 /** 503 and gone: the socket is destroyed once the answer is written, so it cannot linger half-closed. */
 function refuseUpgrade(socket: Duplex): void {
@@ -71,6 +84,10 @@ export class EdgeGateway {
   private readonly host: EdgeConnectionHost;
   private readonly sweep: NodeJS.Timeout;
   private draining = false;
+  /** Draining: events no longer reach sessions, so the checkpoints written stay exact until every client left. */
+  private held = false;
+  private readonly cursor: FeedCursor = { origin: undefined };
+  private readonly persistence: SessionPersistence | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -87,18 +104,37 @@ export class EdgeGateway {
       deps.metrics,
     );
     const logger = deps.logger.child({ component: 'gateway' });
+    const sessions = new SessionRegistry(
+      this.dispatcher,
+      { resumeWindowMs: config.EDGE_RESUME_WINDOW_MS, replayCapacity: config.EDGE_RESUME_BUFFER_EVENTS, cursor: this.cursor },
+      deps.metrics,
+      logger,
+    );
+    if (deps.sessionStore && deps.source) {
+      this.persistence = {
+        store: deps.sessionStore,
+        source: deps.source,
+        takeovers: new Set(),
+        checkpointer: new Checkpointer(
+          deps.sessionStore,
+          deps.source,
+          () => sessions.values(),
+          { nodeId: config.EDGE_NODE_ID, intervalMs: config.EDGE_SESSION_CHECKPOINT_MS, resumeWindowMs: config.EDGE_RESUME_WINDOW_MS },
+          deps.metrics,
+          logger,
+        ),
+      };
+    }
+    const guilds = new EdgeGuildState(config.EDGE_GUILD_CACHE_SIZE, deps.guildStates, logger);
     this.ctx = {
       limits: { maxShards: config.EDGE_MAX_SHARDS },
       publicUrl: deps.publicUrl,
       tokens: deps.tokens,
-      sessions: new SessionRegistry(
-        this.dispatcher,
-        { resumeWindowMs: config.EDGE_RESUME_WINDOW_MS, replayCapacity: config.EDGE_RESUME_BUFFER_EVENTS },
-        deps.metrics,
-        logger,
-      ),
+      sessions,
       dispatcher: this.dispatcher,
-      guilds: new GuildCache(config.EDGE_GUILD_CACHE_SIZE),
+      guilds,
+      interest: new SessionInterest(deps.source, guilds, logger),
+      ...(this.persistence ? { persistence: this.persistence } : {}),
       identifies: new KeyedWindows(config.EDGE_IDENTIFIES_PER_5S, 5_000),
       metrics: deps.metrics,
       logger,
@@ -113,10 +149,24 @@ export class EdgeGateway {
     return this.connections.size;
   }
 
-  /** Fans one event out; returns how many sessions it was dispatched to. */
-  publish(event: EventEnvelope): number {
+  /**
+   * Fans one event out; returns how many sessions it was dispatched to (none while a drain holds
+   * the feed). `origin`: where on the feed it came from.
+   */
+  publish(event: EventEnvelope, origin?: FeedOrigin): number {
+    if (this.held) return 0;
     this.ctx.guilds.observe(event);
-    return this.dispatcher.dispatch(prepareEvent(event));
+    this.cursor.origin = origin;
+    try {
+      return this.dispatcher.dispatch(prepareEvent(event));
+    } finally {
+      this.cursor.origin = undefined;
+    }
+  }
+
+  /** The partitions this node's sessions read now (ascending). */
+  partitionsRead(): number[] {
+    return this.ctx.interest.read();
   }
 
   /**
@@ -135,7 +185,17 @@ export class EdgeGateway {
 
   /** For an http server's 'upgrade' event (after `attach` admitted the connection). */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.draining) return refuseUpgrade(socket);
+    if (this.draining) {
+      if (!this.persistence) return refuseUpgrade(socket);
+      // Any node can resume the session: tell the client to resume elsewhere (4000) instead of
+      // refusing the upgrade. @discordjs/ws treats a failed upgrade (a 503 is a socket error to it,
+      // then 1006) as "reconnect" and drops its session, so a balancer that still picks a
+      // draining node would make its clients IDENTIFY again and miss what passed meanwhile.
+      return this.wss.handleUpgrade(request, socket, head, (ws) => {
+        this.deps.metrics.closes.inc({ code: GatewayCloseCodes.UnknownError });
+        ws.close(GatewayCloseCodes.UnknownError, 'draining: resume on another node');
+      });
+    }
     if (!this.admission.claimWebsocket(request.socket, () => this.evictUnidentified())) return refuseUpgrade(socket);
     const address = request.socket.remoteAddress ?? 'unknown';
     const query = new URL(request.url ?? '/', 'http://edge').searchParams;
@@ -153,9 +213,31 @@ export class EdgeGateway {
     return false;
   }
 
-  /** op 7 to every client, then waits up to `graceMs` for them to leave and closes the rest (4000). */
+  /**
+   * op 7 to every client, then waits up to `graceMs` for them to leave and closes the rest (4000).
+   * With a session store, first: takeovers under way finish; then, in one synchronous step, the
+   * feed is held (events stop reaching sessions) and every session's exact checkpoint is taken;
+   * they are written, and no checkpoint is taken after (this node's positions move on past events
+   * its sessions no longer get). A client resuming elsewhere replays from there: nothing missed,
+   * nothing repeated.
+   *
+   * Why events are dropped rather than refused or paused: a handler that throws makes the Kafka
+   * source retry the batch and, after repeated failures, recreate its consumer and end the
+   * process (consumer.ts); releasing the partitions would drop their positions and guild state
+   * while clients are still connected. Nothing on a draining node needs the events any more: the
+   * node that takes each session over replays them from the feed.
+   */
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
+    const persistence = this.persistence;
+    if (persistence) {
+      persistence.checkpointer.stop();
+      await Promise.allSettled([...persistence.takeovers]);
+      this.held = true;
+      const written = await persistence.checkpointer.checkpointAll();
+      persistence.checkpointer.close();
+      this.ctx.logger.info({ sessions: written }, 'drain: feed held, session checkpoints written');
+    }
     for (const connection of this.connections) connection.reconnect();
     const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -165,6 +247,8 @@ export class EdgeGateway {
   async close(): Promise<void> {
     this.draining = true;
     clearInterval(this.sweep);
+    // Closing is not a drain: nothing more is written (the checkpoints a crash would have left stand).
+    this.persistence?.checkpointer.close();
     for (const connection of this.connections) connection.terminate();
     this.ctx.sessions.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -196,7 +280,7 @@ export class EdgeGateway {
     if (query.get('v') !== '10') return refuse(GatewayCloseCodes.InvalidAPIVersion, `v=${query.get('v')}`);
     if ((query.get('encoding') ?? 'json') !== 'json') return refuse(GatewayCloseCodes.DecodeError, 'only encoding=json is served');
     const compress = query.get('compress');
-    if (compress !== null && compress !== 'zlib-stream') return refuse(GatewayCloseCodes.DecodeError, 'only compress=zlib-stream is served');
+    if (compress !== null && !isTransportCompression(compress)) return refuse(GatewayCloseCodes.DecodeError, `only compress=${TRANSPORT_COMPRESSIONS.join('|')} is served`);
 
     const transport = new WsTransport(ws, (err) => this.ctx.logger.debug({ err, address }, 'websocket error'));
     let connection: GatewayConnection<Session> | undefined;
@@ -206,7 +290,7 @@ export class EdgeGateway {
       onSlowConsumer: () => connection?.slowConsumer(),
       onFlushed: this.recordFlush,
     };
-    const writer: FrameWriter = compress ? new ZlibStreamWriter(transport, options) : new PlainFrameWriter(transport, options);
+    const writer = createFrameWriter(compress, transport, options);
     const host = this.host.for(address, {
       attached: (opened) => this.unidentified.delete(opened),
       closed: (opened) => {
@@ -262,13 +346,26 @@ export class EdgeGateway {
   invalidateSessions(affected: (session: Session) => boolean): number {
     const invalid = [...this.ctx.sessions.values()].filter(affected);
     const ids = new Set(invalid.map((session) => session.id));
-    for (const session of invalid) this.ctx.sessions.forget(session);
+    for (const session of invalid) {
+      this.ctx.sessions.forget(session);
+      if (this.persistence) void this.unstore(this.persistence.store, session);
+    }
     for (const connection of this.connections) {
       if (connection.sessionId === undefined || !ids.has(connection.sessionId)) continue;
       connection.send(INVALID_SESSION_FRAME);
       setTimeout(() => connection.close(GatewayCloseCodes.SessionTimedOut, 'session invalidated'), INVALIDATED_CLOSE_GRACE_MS).unref();
     }
     return invalid.length;
+  }
+
+  /** An invalidated session must not be resumed elsewhere either, unless another node owns it by now. */
+  private async unstore(store: SessionStore, session: Session): Promise<void> {
+    try {
+      const stored = await store.load(session.id);
+      if (stored && stored.epoch <= session.epoch) await store.remove(session.id);
+    } catch (err) {
+      this.ctx.logger.warn({ err, session: session.id }, 'could not remove an invalidated session from the session store');
+    }
   }
 }
 

@@ -34,6 +34,10 @@ export function createEdgeMetrics(registry: Registry) {
       registers,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
+    feedBytes: new Counter({ name: 'guildcast_edge_feed_bytes_total', help: 'Bytes of deliveries records this node fetched for its live feed (key + value + headers): only the partitions its sessions want', registers }),
+    feedPartitions: new Gauge({ name: 'guildcast_edge_feed_partitions', help: 'Partitions of deliveries this node reads (wanted by its sessions)', registers }),
+    replayBytes: new Counter({ name: 'guildcast_edge_replay_bytes_total', help: 'Bytes of deliveries records this node read to replay ranges for RESUMEs (key + value + headers)', registers }),
+    replays: new Counter({ name: 'guildcast_edge_feed_replays_total', help: 'Feed replays (for RESUME on a node that did not hold the session), by result (done, gone, failed)', registers, labelNames: ['result'] as const }),
     recordsConsumed: new Counter({ name: 'guildcast_edge_records_consumed_total', help: 'Delivery records read from Kafka', registers }),
     recordsInvalid: new Counter({ name: 'guildcast_edge_records_invalid_total', help: 'Delivery records that failed validation (dead-lettered)', registers }),
     redeliveriesDropped: new Counter({ name: 'guildcast_edge_redeliveries_dropped_total', help: 'Delivery records dropped because their source offset was already passed', registers }),
@@ -44,6 +48,14 @@ export function createEdgeMetrics(registry: Registry) {
       labelNames: ['by'] as const,
     }),
     deliveriesLost: new Counter({ name: 'guildcast_edge_deliveries_lost_total', help: 'Delivery records gone from Kafka before this edge read them (retention, deleted records); their sessions got op 9', registers }),
+    resumeRepeats: new Counter({
+      name: 'guildcast_edge_resume_repeats_total',
+      help: 'Frames a RESUME on another node sent again: the client\'s seq minus the seq of the checkpoint it resumed from (0 after a drain; events after the last checkpoint after a crash)',
+      registers,
+    }),
+    resumePaths: new Counter({ name: 'guildcast_edge_resumes_by_path_total', help: 'Successful RESUMEs by path (local: from this node\'s ring; replayed: taken over from the session store and replayed from the feed)', registers, labelNames: ['path'] as const }),
+    resumeReplayed: new Counter({ name: 'guildcast_edge_resume_replayed_events_total', help: 'Events replayed from the feed to sessions taken over on RESUME', registers }),
+    checkpointWrites: new Counter({ name: 'guildcast_edge_session_checkpoint_writes_total', help: 'Session state writes to the session store, by result (ok, failed)', registers, labelNames: ['result'] as const }),
     sessionsInvalidated: new Counter({ name: 'guildcast_edge_sessions_invalidated_total', help: 'Sessions sent op 9 (not resumable) because deliveries they needed were lost', registers }),
   };
 }

@@ -18,6 +18,10 @@ export interface SessionOptions {
    * just keeps the newest frames and a RESUME from before them gets op 9.
    */
   onOverflow?: (session: GatewaySession) => void;
+  /** An existing session's id (taken over from another process); default a fresh random one. */
+  id?: string;
+  /** The last seq the session already sent (taken over: the client's), so its next frame is `seq + 1`; default 0. */
+  seq?: number;
 }
 
 /**
@@ -26,8 +30,8 @@ export interface SessionOptions {
  * connection and replays what the old one missed.
  */
 export class GatewaySession {
-  readonly id = randomBytes(16).toString('hex');
-  private seq = 0;
+  readonly id: string;
+  private seq: number;
   private readonly replay: ReplayBuffer;
   private sink: FrameSink | null = null;
   /** Frames appended since the last connection went away. */
@@ -38,6 +42,8 @@ export class GatewaySession {
   expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SessionOptions) {
+    this.id = options.id ?? randomBytes(16).toString('hex');
+    this.seq = options.seq ?? 0;
     this.replay = new ReplayBuffer(options.replayCapacity);
     this.onOverflow = options.onOverflow;
   }
