@@ -1,8 +1,19 @@
-import { constants, deflateSync, inflateSync } from 'node:zlib';
+import { constants, deflateSync, inflateSync, zstdDecompressSync } from 'node:zlib';
+import { Decompress } from 'fzstd';
 import { describe, expect, it } from 'vitest';
 import { controlFrame, frameBody } from './frames.ts';
 import { MemoryTransport } from './memory-transport.ts';
-import { flushMessage, FlushScheduler, PlainFrameWriter, REPEATED_FLUSH_MARKER, ZlibStreamWriter, type WriterOptions } from './writer.ts';
+import {
+  createFrameWriter,
+  flushMessage,
+  FlushScheduler,
+  isTransportCompression,
+  PlainFrameWriter,
+  REPEATED_FLUSH_MARKER,
+  ZlibStreamWriter,
+  ZstdStreamWriter,
+  type WriterOptions,
+} from './writer.ts';
 
 const tick = () => new Promise((r) => setImmediate(r));
 const options = (overrides: Partial<WriterOptions> = {}): WriterOptions => ({ scheduler: new FlushScheduler(), maxBufferedBytes: 1 << 20, onSlowConsumer: () => {}, ...overrides });
@@ -66,6 +77,89 @@ describe('ZlibStreamWriter', () => {
     }
     const inflated = inflateSync(Buffer.concat(sent), { finishFlush: constants.Z_SYNC_FLUSH }).toString();
     expect(inflated.split('}}{').length).toBe(bodies.length);
+  });
+});
+
+/** A client's single streaming context (fzstd, not node:zlib): what each message decodes to, alone. */
+function zstdClient(): (message: Buffer) => string {
+  const decoded: Uint8Array[] = [];
+  const stream = new Decompress((chunk) => decoded.push(chunk));
+  return (message) => {
+    decoded.length = 0;
+    stream.push(message);
+    return Buffer.concat(decoded).toString();
+  };
+}
+
+describe('ZstdStreamWriter', () => {
+  it('sends each frame as its own flushed binary message that a streaming decoder yields at once, in order', async () => {
+    const transport = new MemoryTransport();
+    const flushed: number[] = [];
+    const writer = new ZstdStreamWriter(transport, options({ onFlushed: (frames, bytes) => flushed.push(frames.length, bytes) }));
+    writer.push(controlFrame(10, { heartbeat_interval: 1 }));
+    for (let seq = 1; seq <= 3; seq++) writer.push({ seq, body: frameBody('MESSAGE_CREATE', { n: seq }) });
+    await new Promise<void>((resolve) => writer.end(resolve));
+    const sent = transport.messages as Buffer[];
+    expect(sent).toHaveLength(4);
+    expect(sent.every(Buffer.isBuffer)).toBe(true);
+    const decode = zstdClient();
+    expect(decode(sent[0]!)).toBe('{"op":10,"d":{"heartbeat_interval":1},"s":null,"t":null}');
+    expect(sent.slice(1).map(decode)).toEqual([1, 2, 3].map((n) => `{"t":"MESSAGE_CREATE","s":${n},"op":0,"d":{"n":${n}}}`));
+    expect(flushed).toEqual(sent.flatMap((m) => [1, m.length]));
+  });
+
+  it('keeps 2,000 payloads of every size (some over the 64 KiB window) in order, each message decodable on arrival', async () => {
+    const transport = new MemoryTransport();
+    const writer = new ZstdStreamWriter(transport, options({ maxBufferedBytes: 1 << 30 }));
+    const words = ['gg', 'wp', 'lfg', 'brb', 'ok', 'raid', 'at', '9'];
+    const contents = Array.from({ length: 2_000 }, (_, i) =>
+      Array.from({ length: i % 7 === 0 ? (i * 37) % 40_000 : i % 300 }, (_, w) => words[(w * i + (w >> 3)) % words.length]).join(' '),
+    );
+    const bodies = contents.map((content) => frameBody('MESSAGE_CREATE', { content }));
+    bodies.forEach((body, i) => writer.push({ seq: i + 1, body }));
+    await new Promise<void>((resolve) => writer.end(resolve));
+    const sent = transport.messages as Buffer[];
+    expect(sent).toHaveLength(bodies.length);
+    const decode = zstdClient();
+    sent.forEach((message, i) => {
+      const payload = JSON.parse(decode(message));
+      expect(payload.s).toBe(i + 1);
+      expect(payload.d.content).toBe(contents[i]);
+    });
+  });
+
+  it('declares a window no larger than 64 KiB, so a client decodes with bounded memory', async () => {
+    const transport = new MemoryTransport();
+    const writer = new ZstdStreamWriter(transport, options({ maxBufferedBytes: 1 << 30 }));
+    for (let seq = 1; seq <= 50; seq++) writer.push({ seq, body: frameBody('MESSAGE_CREATE', { content: String(seq).repeat(20_000) }) });
+    await new Promise<void>((resolve) => writer.end(resolve));
+    const stream = Buffer.concat(transport.messages as Buffer[]);
+    const decoded = zstdDecompressSync(stream, { finishFlush: constants.ZSTD_e_flush, params: { [constants.ZSTD_d_windowLogMax]: 16 } }).toString();
+    expect(decoded.split('}}{').length).toBe(50);
+    expect(() => zstdDecompressSync(stream, { finishFlush: constants.ZSTD_e_flush, params: { [constants.ZSTD_d_windowLogMax]: 15 } })).toThrow();
+  });
+
+  it('stops and reports a socket whose unread bytes are over the cap', async () => {
+    const transport = new MemoryTransport();
+    transport.bufferedAmount = 2_000;
+    let slow = 0;
+    const writer = new ZstdStreamWriter(transport, options({ maxBufferedBytes: 1_024, onSlowConsumer: () => slow++ }));
+    writer.push({ seq: 1, body: frameBody('X', null) });
+    await tick();
+    writer.push({ seq: 2, body: frameBody('X', null) });
+    await tick();
+    expect(transport.writes).toBe(0);
+    expect(slow).toBe(1);
+  });
+});
+
+describe('createFrameWriter', () => {
+  it('serves exactly zlib-stream and zstd-stream, and plain frames without compress', () => {
+    expect(['zlib-stream', 'zstd-stream', 'zstd', 'ZLIB-STREAM', ''].map(isTransportCompression)).toEqual([true, true, false, false, false]);
+    const transport = new MemoryTransport();
+    expect(createFrameWriter(null, transport, options())).toBeInstanceOf(PlainFrameWriter);
+    expect(createFrameWriter('zlib-stream', transport, options())).toBeInstanceOf(ZlibStreamWriter);
+    expect(createFrameWriter('zstd-stream', transport, options())).toBeInstanceOf(ZstdStreamWriter);
   });
 });
 

@@ -1,4 +1,5 @@
-import { constants, createDeflate, type Deflate } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { constants, createDeflate, createZstdCompress, type Zlib } from 'node:zlib';
 import { frameBytes, frameLength, writeFrame, type Outgoing } from './frames.ts';
 import type { GatewayTransport } from './transport.ts';
 
@@ -130,26 +131,41 @@ function endsWithFlush(chunk: Buffer): boolean {
 }
 
 /**
- * `compress=zlib-stream`: one deflate context per connection, each payload flushed with
- * Z_SYNC_FLUSH (ending in 00 00 ff ff) and sent as its own binary message that the client
- * inflates with its own single context. Compression state is per connection by the protocol's
- * design, so this is per-session work.
+ * What a compressed writer needs of its stream: node:zlib's deflate and zstd compressors are both
+ * this, and differ only in how a flush is asked for and how its output becomes a message.
  */
-export class ZlibStreamWriter implements FrameWriter, Flushable {
+interface StreamCompression {
+  readonly stream: Transform & Zlib;
+  /** The flush that ends the message: everything written so far becomes decodable output. */
+  readonly flushKind: number;
+  /** One flush's output as one websocket message; undefined when it holds no data. */
+  message(chunks: readonly Buffer[]): Buffer | undefined;
+}
+
+/**
+ * Transport compression as Discord offers it (zlib-stream, zstd-stream): one compression stream
+ * per connection, each payload flushed and sent as its own binary message that the client decodes
+ * with its own single context. Compression state is per connection by the protocol's design, so
+ * this is per-session work. The tick's frames still go in one flush (FlushScheduler), each
+ * serialized once (frames.ts).
+ */
+class CompressedStreamWriter implements FrameWriter, Flushable {
   private queue: Outgoing[] = [];
   private stopped = false;
   private ending = false;
-  private readonly deflate: Deflate = createDeflate();
   private output: Buffer[] = [];
   private compressing = 0;
+  private readonly stream: Transform & Zlib;
 
   constructor(
     private readonly transport: GatewayTransport,
     private readonly options: WriterOptions,
+    private readonly compression: StreamCompression,
   ) {
-    this.deflate.on('data', (chunk: Buffer) => this.output.push(chunk));
-    // A deflate error can only come from a bug here; nothing more can be sent on this stream.
-    this.deflate.on('error', () => this.stop());
+    this.stream = compression.stream;
+    this.stream.on('data', (chunk: Buffer) => this.output.push(chunk));
+    // A compressor error can only come from a bug here; nothing more can be sent on this stream.
+    this.stream.on('error', () => this.stop());
   }
 
   push(frame: Outgoing): void {
@@ -164,7 +180,7 @@ export class ZlibStreamWriter implements FrameWriter, Flushable {
     this.ending = true;
     if (this.stopped) return done();
     // The flush callbacks run in order: this one after every frame queued before it was sent.
-    this.deflate.flush(constants.Z_SYNC_FLUSH, () => {
+    this.stream.flush(this.compression.flushKind, () => {
       this.stop();
       done();
     });
@@ -174,7 +190,7 @@ export class ZlibStreamWriter implements FrameWriter, Flushable {
     if (this.stopped) return;
     this.stopped = true;
     this.queue = [];
-    this.deflate.destroy();
+    this.stream.destroy();
   }
 
   flush(): void {
@@ -182,25 +198,85 @@ export class ZlibStreamWriter implements FrameWriter, Flushable {
     if (frames.length === 0 || this.stopped) return;
     this.queue = [];
     if (!this.transport.isOpen) return;
-    // Compressed sizes are unknown until deflate is done: bound what is waiting instead.
+    // Compressed sizes are unknown until the compressor is done: bound what is waiting instead.
     if (this.transport.bufferedAmount > this.options.maxBufferedBytes || this.compressing > this.options.maxBufferedBytes) {
       this.stop();
       this.options.onSlowConsumer();
       return;
     }
+    const { stream } = this;
+    const { flushKind } = this.compression;
     for (const frame of frames) {
       const payload = frameBytes(frame);
       this.compressing += payload.length;
-      this.deflate.write(payload);
-      this.deflate.flush(constants.Z_SYNC_FLUSH, () => {
+      stream.write(payload);
+      stream.flush(flushKind, () => {
         this.compressing -= payload.length;
-        const message = flushMessage(this.output);
+        const message = this.compression.message(this.output);
         this.output = [];
         if (!message || this.stopped || !this.transport.isOpen) return;
         this.transport.send(message, true);
         this.options.onFlushed?.([frame], message.length);
       });
     }
+  }
+}
+
+/** `compress=zlib-stream`: one deflate context, each payload sync-flushed (ending in 00 00 ff ff). */
+export class ZlibStreamWriter extends CompressedStreamWriter {
+  constructor(transport: GatewayTransport, options: WriterOptions) {
+    super(transport, options, { stream: createDeflate(), flushKind: constants.Z_SYNC_FLUSH, message: flushMessage });
+  }
+}
+
+/**
+ * zstd parameters per connection. A compressor's resident memory follows its window (an input
+ * buffer of window + block) and match tables, which traffic touches over time; zstd's level 3
+ * defaults (2 MiB window, 2^17 + 2^16 table entries) end at several times a deflate context per
+ * connection. A gateway message is a few KiB and mostly repeats the ones just before it, so a
+ * 64 KiB window with level 1's small table (2^13 entries) kept the ratio of level 3 with tables
+ * bounded alike, for ~60 KiB less per connection, and sits just under a deflate context
+ * (bench/edge/compress-memory.ts; figures in bench/README.md).
+ * The window also bounds what the client must hold to decode: the frame header declares it.
+ */
+export const ZSTD_STREAM_PARAMS: Readonly<Record<number, number>> = {
+  [constants.ZSTD_c_compressionLevel]: 1,
+  [constants.ZSTD_c_windowLog]: 16,
+};
+
+/**
+ * `compress=zstd-stream`: one zstd frame per connection that never ends, each payload flushed
+ * with ZSTD_e_flush (the block is closed, so the client's streaming decoder yields it at once).
+ */
+export class ZstdStreamWriter extends CompressedStreamWriter {
+  /** `params` other than the default only for measuring them (bench/edge/compress-memory.ts). */
+  constructor(transport: GatewayTransport, options: WriterOptions, params: Readonly<Record<number, number>> = ZSTD_STREAM_PARAMS) {
+    super(transport, options, { stream: createZstdCompress({ params }), flushKind: constants.ZSTD_e_flush, message: joinChunks });
+  }
+}
+
+function joinChunks(chunks: readonly Buffer[]): Buffer | undefined {
+  if (chunks.length === 0) return undefined;
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+/** The `compress` values a client may ask for; without one, frames are plain text. */
+export const TRANSPORT_COMPRESSIONS = ['zlib-stream', 'zstd-stream'] as const;
+export type TransportCompression = (typeof TRANSPORT_COMPRESSIONS)[number];
+
+export function isTransportCompression(value: string): value is TransportCompression {
+  return (TRANSPORT_COMPRESSIONS as readonly string[]).includes(value);
+}
+
+/** The writer for a connection that asked for `compress` (null: none). */
+export function createFrameWriter(compress: TransportCompression | null, transport: GatewayTransport, options: WriterOptions): FrameWriter {
+  switch (compress) {
+    case null:
+      return new PlainFrameWriter(transport, options);
+    case 'zlib-stream':
+      return new ZlibStreamWriter(transport, options);
+    case 'zstd-stream':
+      return new ZstdStreamWriter(transport, options);
   }
 }
 
