@@ -1,36 +1,21 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createTokenSigner } from '../../gateway-proxy/index.ts';
-import { StoreUnavailableError, type HistoryQuery, type MessageStore, type StoredMessage } from '../../store/index.ts';
+import { cachedGuildState, memoryGuildState, memoryStateChanges, StoreUnavailableError } from '../../store/index.ts';
+import { memoryStore, snapshot } from './api.test-support.ts';
 import { historyAccess } from './history-access.ts';
 
 const guildA = '81384788765712384';
 const guildB = '175928847299117063';
 const channelA = '81384788765712385';
+/** A channel of guild A nobody wrote in yet. */
+const quietA = '81384788765712386';
 const channelB = '175928847299117064';
+const quietB = '175928847299117065';
 /** Never written to: to the store it is the same as a channel that does not exist. */
 const nowhere = '175928847299117999';
 const idsA = ['81384788765712400', '81384788765712401', '81384788765712402'];
 const idsB = ['175928847299117100', '175928847299117101', '175928847299117102'];
-
-/** The store's read side in memory, with its page semantics: newest first, before/after/limit. */
-function memoryStore(rows: Record<string, { id: string; guild_id?: string }[]>) {
-  const store = {
-    /** Makes the reads this matches fail as an unreachable database does. */
-    failing: (_query: HistoryQuery) => false as boolean,
-    async history(channelId: unknown, query: HistoryQuery = {}): Promise<readonly StoredMessage[]> {
-      if (store.failing(query)) throw new StoreUnavailableError('down');
-      const all = [...(rows[String(channelId)] ?? [])].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
-      const page = all.filter((m) => (query.before === undefined || BigInt(m.id) < query.before) && (query.after === undefined || BigInt(m.id) > query.after));
-      return page.slice(0, query.limit ?? 50).map((m) => ({ ...m, channel_id: String(channelId), content: 'hi' }) as unknown as StoredMessage);
-    },
-    async getMessage(channelId: unknown, messageId: unknown): Promise<StoredMessage | undefined> {
-      const m = rows[String(channelId)]?.find((r) => r.id === String(messageId));
-      return m && ({ ...m, channel_id: String(channelId), content: 'hi' } as unknown as StoredMessage);
-    },
-  };
-  return store satisfies Pick<MessageStore, 'history' | 'getMessage'>;
-}
 
 async function api() {
   const tokens = createTokenSigner('test-secret');
@@ -38,10 +23,12 @@ async function api() {
     [channelA]: idsA.map((id) => ({ id, guild_id: guildA })),
     [channelB]: idsB.map((id) => ({ id, guild_id: guildB })),
   });
+  const reader = memoryGuildState([snapshot(guildA, [channelA, quietA]), snapshot(guildB, [channelB, quietB])]);
+  const state = cachedGuildState(reader, { changes: memoryStateChanges(), ttlMs: 600_000, max: 100 });
   const app = Fastify();
-  await app.register(historyAccess, { tokens, store, prefix: '/api/v10' });
+  await app.register(historyAccess, { tokens, store, state, prefix: '/api/v10' });
   const only = (guilds: '*' | string[]) => tokens.mint({ subject: 'reader', guilds, ttlSeconds: 60 });
-  return { app, only, store };
+  return { app, only, store, reader };
 }
 
 /** Everything a client can see of an answer but the clock. */
@@ -89,8 +76,17 @@ describe('history behind guildcast tokens', () => {
     expect([missing.status, JSON.parse(missing.body)]).toEqual([404, { message: 'Unknown Message', code: 10008 }]);
   });
 
-  it('answers a channel of another guild exactly as a channel that does not exist', async () => {
+  it('serves an own channel without any message as the empty channel it is', async () => {
     const { app, only } = await api();
+    const token = await only([guildA]);
+    const quiet = await seen(app, `/channels/${quietA}/messages`, token);
+    expect([quiet.status, quiet.body]).toEqual([200, '[]']);
+    const missing = await seen(app, `/channels/${quietA}/messages/${idsA[0]}`, token);
+    expect([missing.status, JSON.parse(missing.body)]).toEqual([404, { message: 'Unknown Message', code: 10008 }]);
+  });
+
+  it('answers a channel of another guild exactly as a channel that does not exist, without reading a message', async () => {
+    const { app, only, store } = await api();
     const token = await only([guildA]);
     const absent = await seen(app, `/channels/${nowhere}/messages`, token);
     expect([absent.status, JSON.parse(absent.body)]).toEqual([404, { message: 'Unknown Channel', code: 10003 }]);
@@ -99,20 +95,23 @@ describe('history behind guildcast tokens', () => {
       // An empty page of another guild's channel must not read as "exists, nothing here".
       `/channels/${channelB}/messages?after=${idsB[2]}`,
       `/channels/${channelB}/messages?limit=1&before=${idsB[0]}`,
+      `/channels/${quietB}/messages`,
       `/channels/${nowhere}/messages?before=${idsB[0]}`,
     ])
       expect(await seen(app, url, token), url).toEqual(absent);
     expect(await seen(app, `/channels/${channelB}/messages`, token, 'HEAD')).toEqual(await seen(app, `/channels/${nowhere}/messages`, token, 'HEAD'));
+    expect(store.reads).toBe(0);
   });
 
   it("answers another guild's message, present or not, exactly as a message of a channel that does not exist", async () => {
-    const { app, only } = await api();
+    const { app, only, store } = await api();
     const token = await only([guildA]);
     const absent = await seen(app, `/channels/${nowhere}/messages/${idsB[1]}`, token);
     expect(absent.status).toBe(404);
     expect(await seen(app, `/channels/${channelB}/messages/${idsB[1]}`, token)).toEqual(absent);
     expect(await seen(app, `/channels/${channelB}/messages/${idsB[1]}9`, token)).toEqual(absent);
     expect(await seen(app, `/channels/${nowhere}/messages`, token)).toEqual(absent);
+    expect(store.reads).toBe(0);
   });
 
   it('lets a "*" token read every guild and tells it what does not exist, as before', async () => {
@@ -126,13 +125,19 @@ describe('history behind guildcast tokens', () => {
     expect([missing.status, JSON.parse(missing.body)]).toEqual([404, { message: 'Unknown Message', code: 10008 }]);
   });
 
-  it('answers 503 with Retry-After when the store cannot say whose channel it is', async () => {
-    const { app, only, store } = await api();
+  it('still answers 50035 for an id that is not a snowflake, whoever asks', async () => {
+    const { app, only } = await api();
+    const res = await seen(app, '/channels/general/messages', await only([guildA]));
+    expect([res.status, JSON.parse(res.body).code]).toEqual([400, 50035]);
+  });
+
+  it('answers 503 with Retry-After when the state cannot say whose channel it is, and reads no message', async () => {
+    const { app, only, reader, store } = await api();
     const token = await only([guildA]);
-    // The page itself is read; only the look-up of the channel's newest message fails.
-    store.failing = (query) => query.after === undefined;
+    reader.failing = new StoreUnavailableError('down');
     const res = await seen(app, `/channels/${channelA}/messages?after=${idsA[2]}`, token);
     expect([res.status, JSON.parse(res.body).code, res.headers['retry-after']]).toEqual([503, 0, '1']);
     expect(await seen(app, `/channels/${channelB}/messages?after=${idsB[2]}`, token)).toEqual(res);
+    expect(store.reads).toBe(0);
   });
 });
