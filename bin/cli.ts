@@ -20,7 +20,7 @@ roles (configured by environment variables only; see the README's table):
 
 tools:
   infra <up|down|status|logs|reset>   local Kafka and Cassandra
-  token --guilds ID,ID|* [--ttl 24h]  mint a guildcast access token (EDGE_TOKEN_SECRET)
+  token --guilds ID,ID|* [--ttl 24h] [--name BOT]  mint a guildcast access token (EDGE_TOKEN_SECRET)
   sim                                 the Discord gateway simulator (SIM_* variables)
   bench <scenario> [options]          benchmarks (bench --help)
   dlq <list|export|replay>            the dead-letter topic

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { createTokenSigner, grantCovers, parseDuration, TokenError, type AccessGrant } from './tokens.ts';
+import { botUser, createTokenSigner, grantCovers, parseDuration, TokenError, type AccessGrant } from './tokens.ts';
 import { mintTokenCli } from './mint-token.ts';
 
 const signer = createTokenSigner('unit-test-secret');
@@ -52,6 +52,24 @@ describe('access tokens', () => {
     expect(new Set(minted.map((g) => g.subject)).size).toBe(3);
     const named = await signer.verify(await mintTokenCli(['--guilds', '5', '--sub', 'ops'], { EDGE_TOKEN_SECRET: 'unit-test-secret' }));
     expect(named.subject).toBe('ops');
+  });
+
+  it('names a bot user: the snowflake subject and the name claim', async () => {
+    const grant = await signer.verify(await mintTokenCli(['--guilds', '5', '--name', 'helper-bot', '--sub', '123456789012345678'], { EDGE_TOKEN_SECRET: 'unit-test-secret' }));
+    expect(botUser(grant)).toEqual({ id: '123456789012345678', username: 'helper-bot' });
+    const unnamed = await signer.verify(await signer.mint({ guilds: '*', ttlSeconds: 60 }));
+    expect(botUser(unnamed)).toEqual({ id: unnamed.subject, username: 'guildcast-bot' });
+    await expect(signer.mint({ username: 'x', guilds: '*', ttlSeconds: 60 })).rejects.toThrow('2 to 32');
+  });
+
+  it('keeps tokens whose subject is a name working, as a stable snowflake user', async () => {
+    const token = await signer.mint({ subject: 'local-console', guilds: '*', ttlSeconds: 60 });
+    const [a, b] = [botUser(await signer.verify(token)), botUser(await signer.verify(token))];
+    expect(a.id).toMatch(/^\d{19}$/);
+    expect(BigInt(a.id) < 2n ** 63n).toBe(true);
+    expect(b).toEqual(a);
+    expect(a.username).toBe('local-console');
+    expect(botUser({ subject: 'other' }).id).not.toBe(a.id);
   });
 
   it('parses durations', () => {

@@ -1,12 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { bearerToken } from '../core/discord/authorization.ts';
-import { discordError, httpStatusError, invalidFormBody, RESTJSONErrorCodes, type DiscordErrorBody, type FieldError } from '../core/discord/rest-errors.ts';
-import { isSnowflake, snowflakeString, timestampOf, type SnowflakeGenerator } from '../core/discord/snowflake.ts';
-import type { EventEnvelope } from '../core/events/envelope.ts';
+import { discordError, httpStatusError, invalidFormBody, RESTJSONErrorCodes, type DiscordErrorBody } from '../core/discord/rest-errors.ts';
+import { isSnowflake, type SnowflakeGenerator } from '../core/discord/snowflake.ts';
+import { messageCreateEvent, messageObject, parseCreateMessage, type CreateMessageBody } from './message-events.ts';
 import type { Logger } from '../core/logger.ts';
-import { KeyedWindows, type RateLimitDecision } from '../core/rate-limit/fixed-window.ts';
+import { KeyedWindows } from '../core/rate-limit/fixed-window.ts';
+import { setRateLimitHeaders, tooManyRequests } from '../core/discord/rate-limit-headers.ts';
 import { PublisherClosedError } from './publisher.ts';
 import type { IngestMetrics } from './metrics.ts';
 import type { EventSink } from './sink.ts';
@@ -27,28 +27,6 @@ export interface HttpIngestOptions {
 
 /** Discord-compatible; `guild_id` is not part of Discord's body, so it travels in this header. */
 export const GUILD_ID_HEADER = 'x-guildcast-guild-id';
-const MAX_CONTENT = 2000;
-
-const snowflake = snowflakeString('Value "%s" is not snowflake.');
-const createMessageBody = z
-  .strictObject({
-    content: z.string().max(MAX_CONTENT, `Must be ${MAX_CONTENT} or fewer in length.`).optional(),
-    nonce: z.union([z.string().max(25), z.number().int()]).optional(),
-    tts: z.boolean().optional(),
-    embeds: z.array(z.looseObject({})).max(10).optional(),
-    allowed_mentions: z.looseObject({}).optional(),
-    message_reference: z.looseObject({ message_id: snowflake.optional(), channel_id: snowflake.optional(), guild_id: snowflake.optional() }).optional(),
-    components: z.array(z.looseObject({})).max(40).optional(),
-    sticker_ids: z.array(snowflake).max(3).optional(),
-    attachments: z.array(z.looseObject({})).max(10).optional(),
-    flags: z.number().int().min(0).optional(),
-    enforce_nonce: z.boolean().optional(),
-    poll: z.looseObject({}).optional(),
-  })
-  .refine((b) => Boolean(b.content) || Boolean(b.embeds?.length) || Boolean(b.sticker_ids?.length) || Boolean(b.components?.length) || b.poll !== undefined, {
-    message: 'Cannot send an empty message',
-  });
-type CreateMessageBody = z.infer<typeof createMessageBody>;
 
 class InvalidBody extends Error {
   constructor(
@@ -82,7 +60,7 @@ export const httpIngestPlugin: FastifyPluginAsync<HttpIngestOptions> = async (ap
     const token = authenticate(request, tokens);
     if (token === undefined) return reply.code(401).send(httpStatusError(401));
     const decision = limiter.decide(token);
-    setRateLimitHeaders(reply, decision);
+    setRateLimitHeaders(reply, decision, 'guildcast-http-ingest');
     if (!decision.allowed) return tooManyRequests(reply, decision);
 
     const traceId = newTraceId();
@@ -93,7 +71,9 @@ export const httpIngestPlugin: FastifyPluginAsync<HttpIngestOptions> = async (ap
     try {
       if (!isSnowflake(request.params.channel_id)) throw new InvalidBody(`channel id ${JSON.stringify(request.params.channel_id)} is not a snowflake`, invalidFormBody([{ path: ['channel_id'], code: 'NUMBER_TYPE_COERCE', message: 'Value is not snowflake.' }]));
       if (guildHeader !== undefined && !isSnowflake(guildHeader)) throw new InvalidBody(`${GUILD_ID_HEADER} is not a snowflake`, invalidFormBody([{ path: ['guild_id'], code: 'NUMBER_TYPE_COERCE', message: 'Value is not snowflake.' }]));
-      body = parseBody(raw);
+      const parsed = parseCreateMessage(raw);
+      if (!parsed.ok) throw new InvalidBody(parsed.reason, parsed.error);
+      body = parsed.value;
     } catch (err) {
       if (!(err instanceof InvalidBody)) throw err;
       sink.reject({
@@ -113,17 +93,7 @@ export const httpIngestPlugin: FastifyPluginAsync<HttpIngestOptions> = async (ap
     const channelId = request.params.channel_id;
     const guildId = guildHeader as string | undefined;
     const message = messageObject(String(id), channelId, guildId, author, body);
-    const envelope: EventEnvelope = {
-      v: 1,
-      id: `http:${id}`,
-      type: 'MESSAGE_CREATE',
-      guild_id: guildId,
-      channel_id: channelId,
-      source: 'http',
-      received_at: Date.now(),
-      trace_id: traceId,
-      d: message,
-    };
+    const envelope = messageCreateEvent(message, { traceId });
     metrics.received.inc({ type: 'MESSAGE_CREATE', source: 'http' });
     try {
       await sink.eventAcked(envelope, guildId ?? channelId);
@@ -141,74 +111,4 @@ function authenticate(request: FastifyRequest, tokens: Buffer[]): string | undef
   if (token === undefined) return undefined;
   const given = Buffer.from(token);
   return tokens.some((t) => t.length === given.length && timingSafeEqual(t, given)) ? token : undefined;
-}
-
-function parseBody(raw: string): CreateMessageBody {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    throw new InvalidBody(`body is not JSON: ${(err as Error).message}`, discordError(RESTJSONErrorCodes.RequestBodyContainsInvalidJSON));
-  }
-  const parsed = createMessageBody.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues;
-  const reason = issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-  if (issues.some((i) => i.message === 'Cannot send an empty message')) throw new InvalidBody(reason, discordError(RESTJSONErrorCodes.CannotSendAnEmptyMessage));
-  const fields: FieldError[] = [];
-  for (const issue of issues) {
-    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [k]) : [issue.path.map(String)];
-    for (const path of paths) fields.push({ path, code: discordCode(issue.code), message: issue.code === 'unrecognized_keys' ? 'Unknown field.' : issue.message });
-  }
-  throw new InvalidBody(reason, invalidFormBody(fields));
-}
-
-function discordCode(zodCode: string): string {
-  if (zodCode === 'too_big') return 'BASE_TYPE_MAX_LENGTH';
-  if (zodCode === 'unrecognized_keys') return 'UNKNOWN_FIELD';
-  return 'BASE_TYPE_INVALID';
-}
-
-function messageObject(id: string, channelId: string, guildId: string | undefined, author: { id: string; username: string }, body: CreateMessageBody) {
-  return {
-    id,
-    type: 0,
-    channel_id: channelId,
-    ...(guildId && { guild_id: guildId }),
-    author: { id: author.id, username: author.username, discriminator: '0', global_name: null, avatar: null, bot: true },
-    content: body.content ?? '',
-    timestamp: new Date(timestampOf(BigInt(id))).toISOString(),
-    edited_timestamp: null,
-    tts: body.tts ?? false,
-    mention_everyone: false,
-    mentions: [],
-    mention_roles: [],
-    attachments: [],
-    embeds: body.embeds ?? [],
-    pinned: false,
-    flags: body.flags ?? 0,
-    components: body.components ?? [],
-    ...(body.nonce !== undefined && { nonce: body.nonce }),
-    ...(body.message_reference && { message_reference: body.message_reference }),
-    ...(body.poll && { poll: body.poll }),
-  };
-}
-
-function setRateLimitHeaders(reply: FastifyReply, d: RateLimitDecision): void {
-  const resetAfter = Math.max(0, d.resetAt - Date.now()) / 1000;
-  reply.headers({
-    'x-ratelimit-limit': String(d.limit),
-    'x-ratelimit-remaining': String(d.remaining),
-    'x-ratelimit-reset': (d.resetAt / 1000).toFixed(3),
-    'x-ratelimit-reset-after': resetAfter.toFixed(3),
-    'x-ratelimit-bucket': 'guildcast-http-ingest',
-  });
-}
-
-function tooManyRequests(reply: FastifyReply, d: RateLimitDecision): FastifyReply {
-  const retryAfter = Math.max(0.001, (d.resetAt - Date.now()) / 1000);
-  return reply
-    .code(429)
-    .headers({ 'retry-after': String(Math.ceil(retryAfter)), 'x-ratelimit-scope': 'user' })
-    .send({ message: 'You are being rate limited.', retry_after: Number(retryAfter.toFixed(3)), global: false });
 }

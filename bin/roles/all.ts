@@ -48,9 +48,16 @@ export async function runAll(source: NodeJS.ProcessEnv = process.env): Promise<v
 
   const edgeConfig = loadEdgeConfig(source);
   const signer = createTokenSigner(tokenSecret(edgeConfig, (message) => log.warn(message)));
-  const devToken = await signer.mint({ subject: 'local-console', guilds: '*', ttlSeconds: 7 * 86_400 });
+  // A bot user like any other: a fresh snowflake id (READY's user.id, GET /users/@me) and a name.
+  const devToken = await signer.mint({ username: 'guildcast-dev', guilds: '*', ttlSeconds: 7 * 86_400 });
   const ingestToken = settings.INGEST_HTTP_TOKEN ?? randomBytes(18).toString('base64url');
   const roleEnv = { ...source, ...discord, INGEST_HTTP_TOKEN: ingestToken, CONSOLE_TOKEN: source.CONSOLE_TOKEN ?? devToken, CONSOLE_INGEST_TOKEN: source.CONSOLE_INGEST_TOKEN ?? ingestToken };
+  // One POST /channels/:id/messages on the one port: the api role's, which takes the bot's token
+  // and ingest's shared token alike, so ingest does not mount its own.
+  const ingestEnv = { ...roleEnv, INGEST_HTTP_TOKEN: undefined };
+  // The api acts on the real Discord only with the user's own DISCORD_TOKEN; the simulator's
+  // token only feeds ingest's gateway shards (without it guildcast is the source of truth).
+  const apiEnv = { ...roleEnv, DISCORD_TOKEN: settings.DISCORD_TOKEN };
 
   const { baseUrl } = await host({
     name: 'guildcast',
@@ -61,9 +68,9 @@ export async function runAll(source: NodeJS.ProcessEnv = process.env): Promise<v
       if (startedInfra) roles.push({ name: 'local infra', checks: [], close: async () => void (await infra('down')) });
       if (simulator) roles.push({ name: 'simulator', checks: [], close: () => simulator!.close() });
       roles.push(await startFanout(loadFanoutConfig(roleEnv), context));
-      roles.push(await startIngestRole(loadIngestConfig(roleEnv), context));
+      roles.push(await startIngestRole(loadIngestConfig(ingestEnv), context));
       roles.push(await startEdgeRole(edgeConfig, context));
-      roles.push(await startApi(loadApiConfig(roleEnv), context));
+      roles.push(await startApi(loadApiConfig(apiEnv), context));
       return roles;
     },
   });
@@ -75,8 +82,8 @@ export async function runAll(source: NodeJS.ProcessEnv = process.env): Promise<v
       `  console        ${baseUrl}/`,
       `  gateway        ${baseUrl.replace(/^http/, 'ws')}   (GET ${baseUrl}/api/v10/gateway/bot)`,
       `  REST base      ${baseUrl}/api   (discord.js: rest.api = this)`,
-      `  dev token      ${devToken}`,
-      `  ingest token   ${ingestToken}   (POST ${baseUrl}/api/v10/channels/:id/messages, Authorization: Bot <token>)`,
+      `  dev token      ${devToken}   (a bot token: log in, read and send with it)`,
+      `  ingest token   ${ingestToken}   (a relay: POST ${baseUrl}/api/v10/channels/:id/messages in any guild)`,
       `  health         ${baseUrl}/readyz   metrics ${baseUrl}/metrics`,
       `  Ctrl-C stops everything it started${startedInfra ? ', the local Kafka and Cassandra included' : ''}.`,
       '',

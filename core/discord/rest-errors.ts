@@ -28,6 +28,8 @@ const MESSAGES: Partial<Record<RESTJSONErrorCodes, string>> = {
   [RESTJSONErrorCodes.UnknownMessage]: 'Unknown Message',
   [RESTJSONErrorCodes.Unauthorized]: 'Unauthorized',
   [RESTJSONErrorCodes.MissingAccess]: 'Missing Access',
+  [RESTJSONErrorCodes.CannotEditMessageAuthoredByAnotherUser]: 'Cannot edit a message authored by another user',
+  [RESTJSONErrorCodes.OneOfTheMessagesProvidedWasTooOldForBulkDelete]: 'You can only bulk delete messages that are under 14 days old.',
   [RESTJSONErrorCodes.CannotSendAnEmptyMessage]: 'Cannot send an empty message',
   [RESTJSONErrorCodes.InvalidFormBodyOrContentType]: 'Invalid Form Body',
   [RESTJSONErrorCodes.RequestBodyContainsInvalidJSON]: 'The request body contains invalid JSON.',
