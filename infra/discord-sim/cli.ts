@@ -23,6 +23,10 @@ export const simulatorEnv = {
   SIM_COMPRESS: env.bool(true),
   SIM_HEARTBEAT_MS: env.int(41_250, { min: 1, max: 2 ** 31 - 1 }),
   SIM_RESUME_WINDOW_MS: env.int(60_000, { min: 1, max: 2 ** 31 - 1 }),
+  /** The message routes' rate limits (Discord's own by default: 5 per 5 s per channel and route, 50 per second globally). */
+  SIM_REST_BUCKET_LIMIT: env.int(5, { min: 1, max: 1_000_000 }),
+  SIM_REST_BUCKET_WINDOW_MS: env.int(5_000, { min: 1, max: 2 ** 31 - 1 }),
+  SIM_REST_GLOBAL_PER_SECOND: env.int(50, { min: 1, max: 1_000_000 }),
 } satisfies Record<string, z.ZodType>;
 
 export type SimulatorConfig = ReturnType<typeof loadSimulatorConfig>;
@@ -51,6 +55,7 @@ export function simulatorOptions(config: SimulatorConfig, logger: Logger): Simul
     compress: config.SIM_COMPRESS,
     heartbeatIntervalMs: config.SIM_HEARTBEAT_MS,
     resumeWindowMs: config.SIM_RESUME_WINDOW_MS,
+    rest: { bucketLimit: config.SIM_REST_BUCKET_LIMIT, bucketWindowMs: config.SIM_REST_BUCKET_WINDOW_MS, globalPerSecond: config.SIM_REST_GLOBAL_PER_SECOND },
     logger,
   };
 }

@@ -1,4 +1,7 @@
 import type { Logger } from '../../core/logger.ts';
+import type { ForcedRateLimit, RestStats } from './rest-limits.ts';
+
+export type { ForcedRateLimit, RestBucketStats, RestStats } from './rest-limits.ts';
 
 /**
  * A local Discord gateway (v10) for tests and benchmarks: the unmodified `@discordjs/ws` client
@@ -26,11 +29,13 @@ export interface SimulatorOptions {
   resumeWindowMs?: number; // how long a disconnected session stays resumable; default 60_000
   heartbeatIntervalMs?: number; // sent in HELLO; default 41_250
   seed?: number; // deterministic traffic
-  compress?: boolean; // honour ?compress=zlib-stream; default true
+  compress?: boolean; // honour ?compress=zlib-stream|zstd-stream; default true
   /** Dispatches each session keeps for RESUME; a client resuming from an older seq gets INVALID_SESSION. Default 50_000. */
   replayBufferSize?: number;
   /** Newest ledger entries kept in `sent` (raised to fit a traffic run's `total`). Default 200_000. */
   ledgerLimit?: number;
+  /** REST rate limits of the message routes (rest-limits.ts). Defaults: 5 per 5000 ms per bucket, 50 per second globally. */
+  rest?: { bucketLimit?: number; bucketWindowMs?: number; globalPerSecond?: number };
   logger?: Logger;
 }
 
@@ -62,7 +67,7 @@ export interface SimulatorStats {
   invalidSessions: number;
   replayed: number;
   connections: number;
-  /** Open connections that use zlib-stream transport compression. */
+  /** Open connections that use transport compression (zlib-stream or zstd-stream). */
   compressedConnections: number;
 }
 
@@ -83,6 +88,10 @@ export interface GatewaySimulator {
   inject(fault: Fault, shard?: number): void;
   /** Live stats: identifies, resumes, connections per shard, replayed dispatches. */
   stats(): SimulatorStats;
+  /** What the message routes saw: requests, 429s for exhausted limits (violations), forced 429s, per-bucket windows. */
+  restStats(): RestStats;
+  /** For the next `durationMs`, every message-route request gets a 429 with `retryAfterMs` (global or per route). */
+  forceRateLimit(mode: ForcedRateLimit): void;
   close(): Promise<void>;
 }
 

@@ -14,6 +14,7 @@ export interface ResolvedOptions {
   compress: boolean;
   replayBufferSize: number;
   ledgerLimit: number;
+  rest: { bucketLimit: number; bucketWindowMs: number; globalPerSecond: number };
   logger: Logger;
 }
 
@@ -32,6 +33,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     compress: options.compress ?? true,
     replayBufferSize: options.replayBufferSize ?? 50_000,
     ledgerLimit: options.ledgerLimit ?? 200_000,
+    rest: { bucketLimit: options.rest?.bucketLimit ?? 5, bucketWindowMs: options.rest?.bucketWindowMs ?? 5_000, globalPerSecond: options.rest?.globalPerSecond ?? 50 },
     logger: options.logger ?? silentLogger,
   };
   integer('port', resolved.port, 0, 65_535);
@@ -44,6 +46,9 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   integer('seed', resolved.seed, 0, 2 ** 32 - 1);
   integer('replayBufferSize', resolved.replayBufferSize, 1, 10_000_000);
   integer('ledgerLimit', resolved.ledgerLimit, 1, 100_000_000);
+  integer('rest.bucketLimit', resolved.rest.bucketLimit, 1, 1_000_000);
+  integer('rest.bucketWindowMs', resolved.rest.bucketWindowMs, 1, 2 ** 31 - 1);
+  integer('rest.globalPerSecond', resolved.rest.globalPerSecond, 1, 1_000_000);
   if (typeof resolved.token !== 'string' || resolved.token.length === 0) throw new TypeError('token must be a non-empty string');
   return resolved;
 }

@@ -1,4 +1,5 @@
 import { constants, createInflate, inflateSync } from 'node:zlib';
+import { Decompress } from 'fzstd';
 import { GatewayCloseCodes, GatewayOpcodes } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -222,6 +223,30 @@ describe('zlib-stream', () => {
   });
 });
 
+describe('zstd-stream', () => {
+  it('sends binary frames that each decode at once, with one fzstd context, to one whole payload', async () => {
+    const ws = new WebSocket(`${sim.gatewayUrl}/?v=10&encoding=json&compress=zstd-stream`);
+    const decoded: Uint8Array[] = [];
+    const zstd = new Decompress((chunk) => void decoded.push(chunk));
+    const payloads: { op: number; t?: string | null }[] = [];
+    const binary: boolean[] = [];
+    ws.on('message', (data: Buffer, isBinary) => {
+      binary.push(isBinary);
+      decoded.length = 0;
+      zstd.push(data);
+      payloads.push(JSON.parse(Buffer.concat(decoded).toString()));
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    await eventually('HELLO', () => (payloads.length >= 1 ? true : undefined), 5_000);
+    ws.send(JSON.stringify(identify()));
+    await eventually('READY and the GUILD_CREATEs', () => (payloads.some((p) => p.t === 'GUILD_CREATE') ? true : undefined), 5_000);
+    expect(binary.every(Boolean)).toBe(true);
+    expect(payloads[0]).toMatchObject({ op: 10 });
+    expect(payloads.find((p) => p.op === 0)).toMatchObject({ t: 'READY' });
+    ws.close();
+  });
+});
+
 describe('REST', () => {
   it('GET /api/v10/gateway/bot answers JSON with the gateway url and shard count', async () => {
     const res = await fetch(`${sim.apiBase}/v10/gateway/bot`, { headers: { Authorization: `Bot ${sim.token}` } });
@@ -233,7 +258,8 @@ describe('REST', () => {
   it('GET /api/v10/gateway needs no token; /gateway/bot without one is 401; unknown routes are JSON 404s', async () => {
     expect(await (await fetch(`${sim.apiBase}/v10/gateway`)).json()).toEqual({ url: sim.gatewayUrl });
     expect((await fetch(`${sim.apiBase}/v10/gateway/bot`)).status).toBe(401);
-    const missing = await fetch(`${sim.apiBase}/v10/channels/1/messages`);
+    // (`/channels/:id/messages` exists since the simulator plays the message routes: rest-routes.test.ts.)
+    const missing = await fetch(`${sim.apiBase}/v10/applications/1/unknown`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toBe('application/json');
     expect(await missing.json()).toEqual({ message: '404: Not Found', code: 0 });

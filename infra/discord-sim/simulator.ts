@@ -6,12 +6,14 @@ import { GatewayCloseCodes, GatewayOpcodes } from '../../core/discord/protocol.t
 import { ProtocolViolation } from '../../core/discord/gateway/close-codes.ts';
 import { GatewayConnection, type ConnectionHost, type ConnectionOptions } from '../../core/discord/gateway/connection.ts';
 import { frameBody } from '../../core/discord/gateway/frames.ts';
-import { FlushScheduler, PlainFrameWriter, ZlibStreamWriter, type WriterOptions } from '../../core/discord/gateway/writer.ts';
+import { createFrameWriter, FlushScheduler, isTransportCompression, type WriterOptions } from '../../core/discord/gateway/writer.ts';
 import { WsTransport } from '../../core/discord/gateway/ws-transport.ts';
 import { shardFor } from '../../core/events/partition.ts';
 import { parseSnowflake, SnowflakeGenerator } from '../../core/discord/snowflake.ts';
 import { applyFault } from './faults.ts';
 import { restHandler } from './http-routes.ts';
+import { RestLimits } from './rest-limits.ts';
+import { MessageRoutes } from './rest-messages.ts';
 import type { Fault, GatewaySimulator, SentDispatch, SimulatorOptions, SimulatorStats, TrafficOptions } from './index.ts';
 import { SentLedger } from './ledger.ts';
 import { resolveOptions } from './options.ts';
@@ -62,7 +64,18 @@ export async function startGatewaySimulator(options: SimulatorOptions): Promise<
 
   // Handlers go on before listening; the URLs they answer with are known once the port is.
   let gatewayUrl = '';
-  const server = createServer(restHandler({ url: () => gatewayUrl, shards: config.shardCount, token: config.token, identifies: () => counters.identifies }));
+  const limits = new RestLimits(config.rest);
+  const messageRoutes = new MessageRoutes({
+    world,
+    ids,
+    limits,
+    emit(t, d, guild) {
+      const session = sessions.current(guild.shard);
+      const channelId = typeof d.channel_id === 'string' ? d.channel_id : undefined;
+      if (session) record(session, t, d, guild.id, channelId);
+    },
+  });
+  const server = createServer(restHandler({ url: () => gatewayUrl, shards: config.shardCount, token: config.token, identifies: () => counters.identifies, messages: messageRoutes }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -137,10 +150,12 @@ export async function startGatewaySimulator(options: SimulatorOptions): Promise<
     if (version !== GATEWAY_VERSION) return ws.close(GatewayCloseCodes.InvalidAPIVersion, `only v=${GATEWAY_VERSION} is supported, got ${version ?? 'none'}`);
     const encoding = params.get('encoding') ?? 'json';
     if (encoding !== 'json') return ws.close(GatewayCloseCodes.DecodeError, `only encoding=json is supported, got ${encoding}`);
-    const compressed = config.compress && params.get('compress') === 'zlib-stream';
+    const asked = params.get('compress');
+    const compression = config.compress && asked !== null && isTransportCompression(asked) ? asked : null;
+    const compressed = compression !== null;
     const id = nextConnectionId++;
     const transport = new WsTransport(ws, (err) => logger.debug({ connection: id, err }, 'socket error'));
-    const writer = compressed ? new ZlibStreamWriter(transport, writerOptions) : new PlainFrameWriter(transport, writerOptions);
+    const writer = createFrameWriter(compression, transport, writerOptions);
     const connection = new GatewayConnection<SimSession>(transport, writer, connectionOptions, hooks);
     connections.set(connection, id);
     if (compressed) compressedConnections.add(connection);
@@ -240,6 +255,13 @@ export async function startGatewaySimulator(options: SimulatorOptions): Promise<
 
     stats(): SimulatorStats {
       return { ...counters, connections: connections.size, compressedConnections: compressedConnections.size };
+    },
+
+    restStats: () => limits.stats(),
+
+    forceRateLimit(mode) {
+      limits.force(mode);
+      logger.info(mode, 'forcing REST 429s');
     },
 
     async close() {
