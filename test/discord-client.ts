@@ -8,13 +8,14 @@ import { GatewayIntentBits } from 'discord-api-types/v10';
  * async session callbacks were seen reordering dispatches (REFERENCE.md). No identify throttle:
  * tests connect one client at a time.
  */
-export function edgeGatewayClient({ edgeBase, token }: { edgeBase: string; token: string }): WebSocketManager {
+export function edgeGatewayClient({ edgeBase, token, shard }: { edgeBase: string; token: string; shard?: readonly [id: number, count: number] }): WebSocketManager {
   const sessions = new Map<number, SessionInfo | null>();
   return new WebSocketManager({
     token,
     rest: new REST({ api: `${edgeBase}/api` }).setToken(token),
     intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent,
-    shardCount: 1,
+    shardCount: shard ? shard[1] : 1,
+    ...(shard ? { shardIds: [shard[0]] } : {}),
     buildIdentifyThrottler: () => ({ waitForIdentify: async () => {} }),
     retrieveSessionInfo: (id) => sessions.get(id) ?? null,
     updateSessionInfo: (id, info) => void sessions.set(id, info),

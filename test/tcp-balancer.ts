@@ -23,7 +23,7 @@ export class TcpBalancer {
       this.track(client);
       client.pause();
       client.on('error', () => client.destroy());
-      this.pick(client, 0);
+      this.pick(client, this.next++ % this.backends.length, 0);
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server!.address() as { port: number }).port;
@@ -39,11 +39,14 @@ export class TcpBalancer {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 
-  /** Tries backends round-robin from the next one; `tried` counts refusals for this connection. */
-  private pick(client: Socket, tried: number): void {
+  /**
+   * Tries every backend once, from this connection's own start (round-robin across connections),
+   * so a dead backend costs one refused attempt, however many clients reconnect at the same time.
+   */
+  private pick(client: Socket, start: number, tried: number): void {
     if (client.destroyed) return;
     if (tried >= this.backends.length) return void client.destroy();
-    const index = this.next++ % this.backends.length;
+    const index = (start + tried) % this.backends.length;
     const upstream = connect(this.backends[index]!);
     let connected = false;
     upstream.once('connect', () => {
@@ -58,7 +61,7 @@ export class TcpBalancer {
     });
     upstream.on('error', () => {
       if (connected) return void upstream.destroy();
-      this.pick(client, tried + 1);
+      this.pick(client, start, tried + 1);
     });
   }
 

@@ -8,6 +8,8 @@ export interface ReceivedMessage {
   content: string;
   /** How many READYs this client had seen when the message came: 1 until its first re-IDENTIFY. */
   sessionNumber: number;
+  /** Unix ms when the client emitted it. */
+  receivedAt: number;
 }
 
 /**
@@ -25,8 +27,8 @@ export interface ClientRecorder {
   destroy(): Promise<void>;
 }
 
-export async function connectRecorder({ edgeBase, token }: { edgeBase: string; token: string }): Promise<ClientRecorder> {
-  const manager = edgeGatewayClient({ edgeBase, token });
+export async function connectRecorder({ edgeBase, token, shard }: { edgeBase: string; token: string; shard?: readonly [number, number] }): Promise<ClientRecorder> {
+  const manager = edgeGatewayClient({ edgeBase, token, ...(shard ? { shard } : {}) });
   const messages: ReceivedMessage[] = [];
   const invalidSessions: { resumable: boolean; afterMessages: number }[] = [];
   const closeCodes: number[] = [];
@@ -45,7 +47,7 @@ export async function connectRecorder({ edgeBase, token }: { edgeBase: string; t
   manager.on(WebSocketShardEvents.Dispatch, (payload) => {
     if (payload.t !== 'MESSAGE_CREATE') return;
     const d = payload.d as GatewayMessageCreateDispatchData;
-    messages.push({ id: d.id, channelId: d.channel_id, content: d.content, sessionNumber: readies });
+    messages.push({ id: d.id, channelId: d.channel_id, content: d.content, sessionNumber: readies, receivedAt: Date.now() });
   });
   await manager.connect();
   return {

@@ -10,6 +10,7 @@ import { mintTokenCli } from '../../gateway-proxy/mint-token.ts';
 import { extraKafka, type ExtraKafka } from '../../infra/local/extra-kafka.ts';
 import type { CqlClient } from '../../store/cql/client.ts';
 import { freePort, startRole, type RoleProcess } from '../child.ts';
+import { TcpBalancer } from '../tcp-balancer.ts';
 import { dropKeyspace, eventually, testKeyspace, uniqueName } from '../support.ts';
 
 /**
@@ -23,7 +24,8 @@ import { dropKeyspace, eventually, testKeyspace, uniqueName } from '../support.t
  * not mistaken for a broken test. Only `kill()` stops a role without a restart until `start()`.
  */
 export const ROLES = ['ingest', 'fanout', 'edge', 'api'] as const;
-export type RoleName = (typeof ROLES)[number];
+/** `edge` is edge node 0; `edge-<n>` the others (`edges` > 1, or started later by name). */
+export type RoleName = (typeof ROLES)[number] | `edge-${number}`;
 
 export interface SentMessage {
   id: string;
@@ -48,6 +50,8 @@ export interface PipelineOptions {
   shards?: number;
   guilds?: number;
   channelsPerGuild?: number;
+  /** Edge nodes behind a TCP load balancer (test/tcp-balancer.ts) when more than 1; default 1. */
+  edges?: number;
 }
 
 export interface Pipeline {
@@ -60,6 +64,12 @@ export interface Pipeline {
   readonly kafka: KafkaClient;
   /** `http://127.0.0.1:<port>`: the edge's base; REST clients use `${edgeBase}/api`. */
   readonly edgeBase: string;
+  /** One edge node's own base (`edge` is node 0), bypassing the balancer. */
+  edgeNodeBase(role: RoleName): string;
+  /** The edge roles started with the pipeline, node 0 first. */
+  readonly edgeRoles: readonly RoleName[];
+  /** The balancer in front of the edge nodes (edges > 1). */
+  readonly balancer: TcpBalancer | undefined;
   /** The api role's base (REST history). */
   readonly apiBase: string;
   readonly guildIds: string[];
@@ -74,7 +84,7 @@ export interface Pipeline {
   /** Signals roles (all by default) and waits for their exit; they stay down until `start`. */
   kill(signal: NodeJS.Signals, roles?: readonly RoleName[]): Promise<void>;
   /** Restarts by the supervisor, per role. */
-  restarts(): Record<RoleName, number>;
+  restarts(): Partial<Record<RoleName, number>>;
   /** Writes every process's output under the run's log folder; returns the folder. */
   saveLogs(): Promise<string>;
   close(): Promise<void>;
@@ -87,7 +97,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const partitions = options.partitions ?? 4;
   const shards = options.shards ?? 2;
   const broker = extraKafka({ name, port: await freePort(), controllerPort: await freePort() });
-  const ports = { sim: await freePort(), simControl: await freePort(), ingest: await freePort(), fanout: await freePort(), edge: await freePort(), api: await freePort() };
+  const ports = { sim: await freePort(), simControl: await freePort(), ingest: await freePort(), fanout: await freePort(), api: await freePort() };
+  const edgeRoles: RoleName[] = Array.from({ length: Math.max(1, options.edges ?? 1) }, (_, i): RoleName => (i === 0 ? 'edge' : `edge-${i}`));
+  const edgePorts = new Map<RoleName, number>();
+  for (const role of edgeRoles) edgePorts.set(role, await freePort());
+  const balancer = edgeRoles.length > 1 ? await new TcpBalancer(edgeRoles.map((role) => ({ host: '127.0.0.1', port: edgePorts.get(role)! }))).start() : undefined;
   const prefix = name;
   const topics = topicNames({ KAFKA_TOPIC_PREFIX: prefix });
   const logDir = join(tmpdir(), 'guildcast-system', name);
@@ -95,7 +109,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const processes: { label: string; process: RoleProcess }[] = [];
   const current = new Map<RoleName, RoleProcess>();
   const wanted = new Set<RoleName>();
-  const restartCounts = Object.fromEntries(ROLES.map((r) => [r, 0])) as Record<RoleName, number>;
+  const restartCounts: Partial<Record<RoleName, number>> = {};
   let closed = false;
   let simulatorProcess: RoleProcess | undefined;
   let store: { client: CqlClient; keyspace: string } | undefined;
@@ -105,6 +119,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     closed = true;
     for (const p of [...current.values(), simulatorProcess]) p?.child.kill('SIGKILL');
     await Promise.all([...current.values(), simulatorProcess].map((p) => p?.exited));
+    await balancer?.close();
     await broker.remove();
     if (store) await dropKeyspace(store.client, store.keyspace).catch(() => {});
   };
@@ -158,7 +173,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     EDGE_TOKEN_SECRET: TOKEN_SECRET,
     NODE_ENV: 'test',
   };
-  const roleEnv: Record<RoleName, Record<string, string>> = {
+  const fixedEnv: Record<(typeof ROLES)[number], Record<string, string>> = {
     ingest: {
       ...common,
       DISCORD_TOKEN: world.token,
@@ -168,31 +183,53 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       INGEST_HTTP_PORT: String(ports.ingest),
     },
     fanout: { ...common, FANOUT_GROUP_ID: `${prefix}-fanout`, FANOUT_HTTP_HOST: '127.0.0.1', FANOUT_HTTP_PORT: String(ports.fanout) },
-    // A fixed node id across restarts, as a StatefulSet pod keeps its name.
-    edge: { ...common, EDGE_HOST: '127.0.0.1', EDGE_PORT: String(ports.edge), EDGE_NODE_ID: `${prefix}-edge-0` },
+    edge: {},
     api: { ...common, API_HOST: '127.0.0.1', API_PORT: String(ports.api), CONSOLE_ENABLED: 'false', FANOUT_GROUP_ID: `${prefix}-fanout` },
   };
-  const opsPort: Record<RoleName, number> = { ingest: ports.ingest, fanout: ports.fanout, edge: ports.edge, api: ports.api };
+  const edgePort = async (role: RoleName) => {
+    if (!edgePorts.has(role)) edgePorts.set(role, await freePort());
+    return edgePorts.get(role)!;
+  };
+  const isEdge = (role: RoleName) => role === 'edge' || role.startsWith('edge-');
+  // A fixed node id per role across restarts, as a StatefulSet pod keeps its name. Behind a
+  // balancer, /gateway hands out the balancer's URL and each node names itself as its own.
+  const roleEnv = (role: RoleName): Record<string, string> => {
+    if (!isEdge(role)) return fixedEnv[role as (typeof ROLES)[number]];
+    const port = edgePorts.get(role)!;
+    return {
+      ...common,
+      EDGE_HOST: '127.0.0.1',
+      EDGE_PORT: String(port),
+      EDGE_NODE_ID: `${prefix}-${role === 'edge' ? 'edge-0' : role}`,
+      EDGE_PUBLIC_URL: `ws://127.0.0.1:${port}`,
+      ...(balancer ? { EDGE_GATEWAY_URL: `ws://127.0.0.1:${balancer.port}` } : {}),
+    };
+  };
+  const opsPort = (role: RoleName) => {
+    if (isEdge(role)) return edgePorts.get(role)!;
+    return { ingest: ports.ingest, fanout: ports.fanout, api: ports.api }[role as 'ingest' | 'fanout' | 'api'];
+  };
+  const defaultRoles: RoleName[] = ['ingest', 'fanout', ...edgeRoles, 'api'];
 
   const launch = (role: RoleName) => {
-    const process = startRole('bin/guildcast.mjs', roleEnv[role], [role]);
+    const process = startRole('bin/guildcast.mjs', roleEnv(role), [isEdge(role) ? 'edge' : role]);
     current.set(role, process);
     processes.push({ label: `${role}-${processes.filter((p) => p.label.startsWith(`${role}-`)).length + 1}`, process });
     void process.exited.then(async () => {
       // The supervisor: an exit nobody asked for is restarted after a short pause.
       if (closed || !wanted.has(role) || current.get(role) !== process) return;
-      restartCounts[role]++;
+      restartCounts[role] = (restartCounts[role] ?? 0) + 1;
       await new Promise((r) => setTimeout(r, 1000));
       if (!closed && wanted.has(role) && current.get(role) === process) launch(role);
     });
   };
 
-  const waitReady = async (roles: readonly RoleName[] = ROLES, timeoutMs = 150_000) => {
+  const waitReady = async (roles: readonly RoleName[] = defaultRoles, timeoutMs = 150_000) => {
     await Promise.all(
       roles.map((role) =>
         eventually(
           `${role} ready`,
-          async () => ((await fetch(`http://127.0.0.1:${opsPort[role]}/readyz`, { signal: AbortSignal.timeout(2000) })).status === 200 ? true : undefined),
+          async () => ((await fetch(`http://127.0.0.1:${opsPort(role)}/readyz`, { signal: AbortSignal.timeout(2000) })).status === 200 ? true : undefined),
           timeoutMs,
         ).catch((err) => {
           throw new Error(`${(err as Error).message}\n--- ${role} output (tail) ---\n${current.get(role)?.output().slice(-6000)}`);
@@ -208,7 +245,10 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     keyspace: store.keyspace,
     cql: store.client,
     kafka: kafka!,
-    edgeBase: `http://127.0.0.1:${ports.edge}`,
+    edgeBase: `http://127.0.0.1:${balancer ? balancer.port : edgePorts.get('edge')}`,
+    edgeNodeBase: (role) => `http://127.0.0.1:${edgePorts.get(role)}`,
+    edgeRoles,
+    balancer,
     apiBase: `http://127.0.0.1:${ports.api}`,
     guildIds: world.guildIds,
     channelIds: Object.values(world.channels).flat(),
@@ -224,8 +264,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       return (await (await fetch(`${simControl}/sent`)).json()) as SimulatorReport;
     },
 
-    async start(roles = ROLES) {
+    async start(roles = defaultRoles) {
       for (const role of roles) {
+        if (isEdge(role)) await edgePort(role);
         wanted.add(role);
         launch(role);
       }
@@ -234,7 +275,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
 
     waitReady,
 
-    async kill(signal, roles = ROLES) {
+    async kill(signal, roles = defaultRoles) {
       const victims = roles.map((role) => {
         wanted.delete(role);
         return current.get(role);
@@ -243,7 +284,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       await Promise.all(victims.map((v) => v?.exited));
     },
 
-    restarts: () => ({ ...restartCounts }),
+    restarts: () => ({ ingest: 0, fanout: 0, edge: 0, api: 0, ...restartCounts }),
 
     async saveLogs() {
       await mkdir(logDir, { recursive: true });

@@ -27,7 +27,7 @@ export interface Figures {
     missingAlsoFromHistory: number;
   };
   simulator: SimulatorReport['stats'];
-  roleRestarts: Record<string, number>;
+  roleRestarts: Partial<Record<string, number>>;
   logs: string;
 }
 
