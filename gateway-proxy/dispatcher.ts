@@ -13,6 +13,8 @@ export class Dispatcher {
   /** Sessions with a `"*"` grant: shard count → shard id → sessions. */
   private readonly byShard = new Map<number, Map<number, Set<Session>>>();
   private readonly shardIndex = new WeakMap<Session, readonly string[]>();
+  /** The same guilds as a set, for `routes`. */
+  private readonly guildSets = new WeakMap<Session, ReadonlySet<string>>();
 
   add(session: Session): void {
     const [id, count] = session.shard;
@@ -24,6 +26,7 @@ export class Dispatcher {
     }
     const guilds = guildsOfShard(session.grant.guilds, id, count);
     this.shardIndex.set(session, guilds);
+    this.guildSets.set(session, new Set(guilds));
     for (const guild of guilds) addTo(this.byGuild, guild, session);
   }
 
@@ -36,6 +39,17 @@ export class Dispatcher {
     }
     for (const guild of this.shardIndex.get(session) ?? []) removeFrom(this.byGuild, guild, session);
     this.shardIndex.delete(session);
+    this.guildSets.delete(session);
+  }
+
+  /**
+   * Whether `dispatch` hands `event` to `session` (intents aside): the one routing rule, also for
+   * events replayed from the feed to a session taken over on RESUME, which bypass the indexes.
+   */
+  routes(session: Session, event: PreparedEvent): boolean {
+    if (isConnectionDispatch(event.type)) return false;
+    if (session.grant.guilds === '*') return (event.shardKey === undefined ? 0 : shardFor(event.shardKey, session.shard[1])) === session.shard[0];
+    return event.guildId !== undefined && (this.guildSets.get(session)?.has(event.guildId) ?? false);
   }
 
   /** The guild ids a session receives, when its grant lists them (READY's `guilds`). */

@@ -1,4 +1,5 @@
-import type { FeedPosition } from './delivery-source.ts';
+import type { EventEnvelope } from '../core/events/envelope.ts';
+import type { FeedOrigin, FeedPosition } from './delivery-source.ts';
 
 /** Throws a RangeError unless every one of `partitions` is a partition of a feed of `count`. */
 export function checkFeedPartitions(partitions: readonly number[], count: number): void {
@@ -54,4 +55,16 @@ export class Interest {
   all(): number[] {
     return this.counts.flatMap((count, partition) => (count > 0 ? [partition] : []));
   }
+}
+
+/** A replay in progress, for a source's own bookkeeping: where it stands and whom to tell. */
+export interface PendingReplay {
+  partition: number;
+  /** The next offset this replay needs. */
+  next: bigint;
+  passed: bigint;
+  to: bigint;
+  onEvent: (event: EventEnvelope, origin: FeedOrigin) => void;
+  resolve: () => void;
+  reject: (err: Error) => void;
 }

@@ -2,7 +2,7 @@ import type { EventEnvelope } from '../core/events/envelope.ts';
 import type { Admin, BatchContext, GroupConsumer, KafkaClient } from '../core/kafka/types.ts';
 import type { Logger } from '../core/logger.ts';
 import { ReplayGoneError, type FeedOrigin, type FeedPosition } from './delivery-source.ts';
-import { checkReplayRange } from './feed-interest.ts';
+import { checkReplayRange, type PendingReplay } from './feed-interest.ts';
 import { readFeedRecord, recordBytes } from './feed-record.ts';
 import type { EdgeMetrics } from './metrics.ts';
 
@@ -22,16 +22,6 @@ export interface FeedReplay {
   stop(): Promise<void>;
 }
 
-interface Pending {
-  partition: number;
-  /** The next offset this replay needs. */
-  next: bigint;
-  passed: bigint;
-  to: bigint;
-  onEvent: (event: EventEnvelope, origin: FeedOrigin) => void;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
 
 /**
  * Replays of `deliveries` ranges for RESUMEs of sessions this node did not hold. Many of them can
@@ -47,7 +37,7 @@ interface Pending {
 export function feedReplay(options: FeedReplayOptions): FeedReplay {
   const { kafka, topic, metrics, partitionCount } = options;
   const logger = options.logger.child({ component: 'feed-replay', topic });
-  const pending = new Map<number, Set<Pending>>();
+  const pending = new Map<number, Set<PendingReplay>>();
   /** The offset the consumer delivers next per partition it reads for replays. */
   const readAt = new Map<number, bigint>();
   let admin: Promise<Admin> | undefined;
@@ -66,7 +56,7 @@ export function feedReplay(options: FeedReplayOptions): FeedReplay {
       throw err;
     }));
 
-  const settle = (replay: Pending, err?: Error) => {
+  const settle = (replay: PendingReplay, err?: Error) => {
     const set = pending.get(replay.partition);
     if (!set?.delete(replay)) return;
     if (set.size === 0) idle(replay.partition);
@@ -215,8 +205,8 @@ export function feedReplay(options: FeedReplayOptions): FeedReplay {
       if (from.offset === to) return void metrics.replays.inc({ result: 'done' });
       if (stopped) throw new Error('the feed stopped');
       const done = new Promise<void>((resolve, reject) => {
-        const replay: Pending = { partition, next: from.offset, passed: from.passed, to, onEvent, resolve, reject };
-        const set = pending.get(partition) ?? new Set<Pending>();
+        const replay: PendingReplay = { partition, next: from.offset, passed: from.passed, to, onEvent, resolve, reject };
+        const set = pending.get(partition) ?? new Set<PendingReplay>();
         set.add(replay);
         pending.set(partition, set);
       });

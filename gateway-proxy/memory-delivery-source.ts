@@ -1,7 +1,7 @@
 import { routingKey, type EventEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
 import { ReplayGoneError, type DeliveryLoss, type DeliverySource, type DeliveryTarget, type FeedOrigin, type FeedPosition } from './delivery-source.ts';
-import { checkFeedPartitions, checkReplayRange, Interest } from './feed-interest.ts';
+import { checkFeedPartitions, checkReplayRange, Interest, type PendingReplay } from './feed-interest.ts';
 
 export interface MemoryDeliverySourceOptions {
   /** Partitions of the feed; default 12 (KAFKA_EVENT_PARTITIONS' default). */
@@ -31,15 +31,6 @@ interface PartitionLog {
 
 interface Reading extends FeedPosition {}
 
-interface PendingReplay {
-  partition: number;
-  next: bigint;
-  passed: bigint;
-  to: bigint;
-  onEvent: (event: EventEnvelope, origin: FeedOrigin) => void;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
 
 /**
  * A feed tests and benchmarks push events into, with no broker. It keeps a log per partition as

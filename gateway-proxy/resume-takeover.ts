@@ -1,6 +1,4 @@
 import type { Logger } from '../core/logger.ts';
-import { isConnectionDispatch } from '../core/events/connection-events.ts';
-import { shardFor } from '../core/events/partition.ts';
 import type { GatewayConnection } from '../core/discord/gateway/connection.ts';
 import { frameBody } from '../core/discord/gateway/frames.ts';
 import type { Checkpointer } from './checkpointer.ts';
@@ -8,7 +6,7 @@ import { ReplayGoneError, type DeliverySource, type FeedPosition } from './deliv
 import type { Dispatcher } from './dispatcher.ts';
 import type { SessionInterest } from './interest.ts';
 import type { EdgeMetrics } from './metrics.ts';
-import { prepareEvent, type PreparedEvent } from './serialize.ts';
+import { prepareEvent } from './serialize.ts';
 import type { Session } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import type { SessionCheckpoint, StoredSession } from './session-store.ts';
@@ -34,18 +32,6 @@ export function checkpointFor(checkpoints: readonly SessionCheckpoint[], seq: nu
   return best;
 }
 
-/**
- * Whether the dispatcher would have delivered `event` to `session` (the same routing, for events
- * replayed from the feed, which do not go through the dispatcher).
- */
-function routesTo(session: Session, listed: ReadonlySet<string> | undefined, event: PreparedEvent): boolean {
-  if (isConnectionDispatch(event.type)) return false;
-  if (session.grant.guilds === '*') {
-    const shard = event.shardKey === undefined ? 0 : shardFor(event.shardKey, session.shard[1]);
-    return shard === session.shard[0];
-  }
-  return event.guildId !== undefined && listed !== undefined && listed.has(event.guildId);
-}
 
 /**
  * RESUME of a session this node does not hold (or holds an older epoch of): a new epoch, a local
@@ -103,14 +89,12 @@ export async function takeOver(ctx: TakeoverContext, connection: GatewayConnecti
     ctx.sessions.forget(session);
     return 'closed';
   }
-  const listed = ctx.dispatcher.listedGuilds(session);
-  const listedSet = listed ? new Set(listed) : undefined;
   let replayed = 0;
   try {
     for (const { partition, from, to } of ranges) {
       await ctx.source.replay(partition, from, to, (event) => {
         const prepared = prepareEvent(event);
-        if (!routesTo(session, listedSet, prepared)) return;
+        if (!ctx.dispatcher.routes(session, prepared)) return;
         session.deliverReplayed(prepared);
         replayed++;
       });

@@ -11,6 +11,7 @@ export { StoreUnavailableError, StoreValidationError, isUnavailable, type Valida
 export { HISTORY_LIMIT, type HistoryQuery } from './read/history.ts';
 export { createMessageStore, type MessageStore, type MessageStoreOptions, type SnowflakeInput } from './repository.ts';
 export { historyRoutes, createHistoryApi, type HistoryRoutesOptions } from './http/routes.ts';
+export { replyStoreUnavailable, withStoreDeadline } from './http/unavailable.ts';
 export {
   createGatewaySessionStore,
   encodeGatewaySession,

@@ -1,18 +1,15 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { withTimeout } from '../../core/async/with-timeout.ts';
 import { bearerToken } from '../../core/discord/authorization.ts';
 import { discordError, httpStatusError, invalidFormBody, RESTJSONErrorCodes, type FieldError } from '../../core/discord/rest-errors.ts';
 import { isSnowflake } from '../../core/discord/snowflake.ts';
 import type { AccessGrant, TokenSigner } from '../../gateway-proxy/index.ts';
-import { BotSettingsValidationError, StoreUnavailableError } from '../../store/index.ts';
+import { BotSettingsValidationError, replyStoreUnavailable, StoreUnavailableError, withStoreDeadline } from '../../store/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     grant?: AccessGrant;
   }
 }
-
-const RETRY_AFTER_SECONDS = 1;
 
 /**
  * Every api route's first step: `Authorization: Bot <guildcast token>` (or `Bearer`, or the bare
@@ -49,19 +46,11 @@ export function snowflakeParam(request: FastifyRequest, name: string): { ok: tru
 }
 
 /** The state's answer, or StoreUnavailableError once `ms` passed: a request never hangs on the store. */
-export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  return withTimeout(work, ms, () => new StoreUnavailableError(`no answer from the store within ${ms} ms`));
-}
+export const withDeadline = withStoreDeadline;
 
 /** Discord's error bodies for what can go wrong on an api route (the history routes answer the same way). */
 export function apiErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (err instanceof StoreUnavailableError) {
-    request.log.warn({ err }, 'store unavailable');
-    return reply
-      .code(503)
-      .header('retry-after', String(RETRY_AFTER_SECONDS))
-      .send(discordError(RESTJSONErrorCodes.GeneralError, 'Service unavailable', { retry_after: RETRY_AFTER_SECONDS }));
-  }
+  if (err instanceof StoreUnavailableError) return replyStoreUnavailable(request, reply, err);
   if (err instanceof BotSettingsValidationError) return reply.code(400).send(invalidFormBody(err.fields));
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { snowflakeString } from '../discord/snowflake.ts';
+import { parseJsonRecord } from './json-record.ts';
 
 /**
  * The record every role reads and writes on the event topics (ARCHITECTURE.md, "Event envelope").
@@ -37,19 +38,7 @@ export class EnvelopeError extends Error {
 
 /** Parses a record value; throws EnvelopeError with a reason fit for a dead-letter header. */
 export function parseEnvelope(value: Buffer | string | null | undefined): EventEnvelope {
-  if (value == null) throw new EnvelopeError('empty record value');
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
-  } catch (err) {
-    throw new EnvelopeError(`value is not JSON: ${(err as Error).message}`);
-  }
-  const parsed = envelopeSchema.safeParse(json);
-  if (!parsed.success)
-    throw new EnvelopeError(
-      'invalid envelope: ' + parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
-    );
-  return parsed.data;
+  return parseJsonRecord(value, envelopeSchema, 'envelope', (reason) => new EnvelopeError(reason));
 }
 
 /** The routing id of an event: its guild, else its channel (DMs), else none. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { snowflakeString } from '../discord/snowflake.ts';
+import { parseJsonRecord } from './json-record.ts';
 
 /**
  * A record on the `state-changes` topic (key: the guild id): something about one guild changed in
@@ -26,17 +27,7 @@ export class StateChangeError extends Error {
 
 /** Parses a record value; throws StateChangeError with a reason fit for a dead-letter header. */
 export function parseStateChange(value: Buffer | string | null | undefined): StateChange {
-  if (value == null) throw new StateChangeError('empty record value');
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
-  } catch (err) {
-    throw new StateChangeError(`value is not JSON: ${(err as Error).message}`);
-  }
-  const parsed = stateChangeSchema.safeParse(json);
-  if (!parsed.success)
-    throw new StateChangeError('invalid state change: ' + parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
-  return parsed.data;
+  return parseJsonRecord(value, stateChangeSchema, 'state change', (reason) => new StateChangeError(reason));
 }
 
 /** The record for `change`: keyed by guild, so one guild's changes stay in order. */

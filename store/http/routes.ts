@@ -1,18 +1,16 @@
 import fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { withTimeout } from '../../core/async/with-timeout.ts';
 import { discordError, httpStatusError, invalidFormBody, RESTJSONErrorCodes } from '../../core/discord/rest-errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { StoreUnavailableError, StoreValidationError } from '../errors.ts';
 import type { MessageStore } from '../repository.ts';
 import { parseHistoryRequest, parseMessageRequest } from './request.ts';
+import { replyStoreUnavailable, withStoreDeadline } from './unavailable.ts';
 
 export interface HistoryRoutesOptions {
   store: Pick<MessageStore, 'history' | 'getMessage'>;
   /** Longest a request may wait for the store before it is answered 503 (default 5000 ms). */
   deadlineMs?: number;
 }
-
-const RETRY_AFTER_SECONDS = 1;
 
 /**
  * Discord's channel history endpoints over the store: mount under `/api/v10`. Answers are always
@@ -21,13 +19,7 @@ const RETRY_AFTER_SECONDS = 1;
  */
 export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (app, { store, deadlineMs = 5000 }) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof StoreUnavailableError) {
-      request.log.warn({ err }, 'store unavailable');
-      return reply
-        .code(503)
-        .header('retry-after', String(RETRY_AFTER_SECONDS))
-        .send(discordError(RESTJSONErrorCodes.GeneralError, 'Service unavailable', { retry_after: RETRY_AFTER_SECONDS }));
-    }
+    if (err instanceof StoreUnavailableError) return replyStoreUnavailable(request, reply, err);
     // Not tied to one field: a top-level `_errors` list.
     if (err instanceof StoreValidationError)
       return reply.code(400).send(invalidFormBody(err.failures.map((f) => ({ path: [], code: 'BASE_TYPE_INVALID', message: f.reason }))));
@@ -61,6 +53,4 @@ export async function createHistoryApi(options: HistoryRoutesOptions & { logger?
 }
 
 /** The store's answer, or StoreUnavailableError once `ms` have passed: a request never hangs. */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  return withTimeout(work, ms, () => new StoreUnavailableError(`no answer from the store within ${ms} ms`));
-}
+const withDeadline = withStoreDeadline;
