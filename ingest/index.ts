@@ -6,3 +6,4 @@ export { EventSink, type Rejected } from './sink.ts';
 export { envelopeFromDispatch, gatewayEventId } from './envelope.ts';
 export { decodeCheckpoint } from './checkpoints.ts';
 export type { Checkpoint } from './sessions.ts';
+export { fetchBotUser } from './bot-user.ts';

@@ -6,7 +6,7 @@ import { infra, runningServers } from '../../infra/local/cli.ts';
 import { startGatewaySimulator, type GatewaySimulator } from '../../infra/discord-sim/index.ts';
 import { loadFanoutConfig, startFanout } from '../../fanout/index.ts';
 import { createTokenSigner, loadEdgeConfig, startEdgeRole, tokenSecret } from '../../gateway-proxy/index.ts';
-import { loadIngestConfig, startIngestRole } from '../../ingest/index.ts';
+import { fetchBotUser, loadIngestConfig, startIngestRole } from '../../ingest/index.ts';
 import { loadApiConfig } from './api-config.ts';
 import { startApi } from './api.ts';
 
@@ -48,8 +48,10 @@ export async function runAll(source: NodeJS.ProcessEnv = process.env): Promise<v
 
   const edgeConfig = loadEdgeConfig(source);
   const signer = createTokenSigner(tokenSecret(edgeConfig, (message) => log.warn(message)));
-  // A bot user like any other: a fresh snowflake id (READY's user.id, GET /users/@me) and a name.
-  const devToken = await signer.mint({ username: 'guildcast-dev', guilds: '*', ttlSeconds: 7 * 86_400 });
+  // Against the simulator, a bot user like any other: a fresh snowflake id (READY's user.id, GET
+  // /users/@me) and a name. Against Discord, the real bot: Discord authors what it sends as that user.
+  const bot = settings.DISCORD_TOKEN ? await fetchBotUser(discord.DISCORD_API_BASE ?? 'https://discord.com/api', settings.DISCORD_TOKEN) : undefined;
+  const devToken = await signer.mint({ ...(bot ? { subject: bot.id, username: bot.username } : { username: 'guildcast-dev' }), guilds: '*', ttlSeconds: 7 * 86_400 });
   const ingestToken = settings.INGEST_HTTP_TOKEN ?? randomBytes(18).toString('base64url');
   const roleEnv = { ...source, ...discord, INGEST_HTTP_TOKEN: ingestToken, CONSOLE_TOKEN: source.CONSOLE_TOKEN ?? devToken, CONSOLE_INGEST_TOKEN: source.CONSOLE_INGEST_TOKEN ?? ingestToken };
   // One POST /channels/:id/messages on the one port: the api role's, which takes the bot's token

@@ -11,6 +11,8 @@ export interface GatewayInfo {
   identifies: () => number;
   /** The rate-limited message routes (`rest-messages.ts`); without them only the gateway routes exist. */
   messages?: MessageRoutes;
+  /** The bot's user for `GET /users/@me` (what a bot, or guildcast in front of it, learns its own id from). */
+  botUser?: () => unknown;
 }
 
 /** Discord's daily limit on session starts; the simulator reports it but never enforces it. */
@@ -36,6 +38,7 @@ export function restHandler(info: GatewayInfo): (req: IncomingMessage, res: Serv
     if (req.method !== 'GET') return json(res, 405, httpStatusError(405), { Allow: 'GET' });
     if (route === 'gateway') return json(res, 200, { url: info.url() });
     if (bearerToken(req.headers.authorization) !== info.token) return json(res, 401, httpStatusError(401));
+    if (route === 'me') return info.botUser ? json(res, 200, info.botUser()) : json(res, 404, httpStatusError(404));
     return json(res, 200, {
       url: info.url(),
       shards: info.shards,
@@ -87,9 +90,10 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-const ROUTES: Record<string, 'gateway' | 'gateway-bot'> = {
+const ROUTES: Record<string, 'gateway' | 'gateway-bot' | 'me'> = {
   '/api/v10/gateway': 'gateway',
   '/api/v10/gateway/bot': 'gateway-bot',
+  '/api/v10/users/@me': 'me',
 };
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

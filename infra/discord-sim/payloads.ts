@@ -7,10 +7,15 @@ import type { SimChannel, SimGuild, SimUser, World } from './world.ts';
  * reads is filled in, but every field that is present has Discord's name and type.
  */
 
+/** The bot's own user, as READY and `GET /users/@me` carry it. */
+export function botUserPayload(world: World) {
+  return { ...userObject(world.bot), bot: true, verified: true, mfa_enabled: false };
+}
+
 export function readyPayload(world: World, shard: number, sessionId: string, resumeGatewayUrl: string) {
   return {
     v: 10,
-    user: { ...userObject(world.bot), bot: true, verified: true, mfa_enabled: false },
+    user: botUserPayload(world),
     guilds: world.guildsByShard[shard]!.map((g) => ({ id: g.id, unavailable: true })),
     session_id: sessionId,
     session_type: 'normal',

@@ -17,7 +17,7 @@ import { MessageRoutes } from './rest-messages.ts';
 import type { Fault, GatewaySimulator, SentDispatch, SimulatorOptions, SimulatorStats, TrafficOptions } from './index.ts';
 import { SentLedger } from './ledger.ts';
 import { resolveOptions } from './options.ts';
-import { guildCreatePayload, MessageFactory, readyPayload } from './payloads.ts';
+import { botUserPayload, guildCreatePayload, MessageFactory, readyPayload } from './payloads.ts';
 import { seededRandom } from './random.ts';
 import { identifiedShard } from './identify.ts';
 import { ShardSessions, type SimSession } from './shard-sessions.ts';
@@ -75,7 +75,7 @@ export async function startGatewaySimulator(options: SimulatorOptions): Promise<
       if (session) record(session, t, d, guild.id, channelId);
     },
   });
-  const server = createServer(restHandler({ url: () => gatewayUrl, shards: config.shardCount, token: config.token, identifies: () => counters.identifies, messages: messageRoutes }));
+  const server = createServer(restHandler({ url: () => gatewayUrl, shards: config.shardCount, token: config.token, identifies: () => counters.identifies, messages: messageRoutes, botUser: () => botUserPayload(world) }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

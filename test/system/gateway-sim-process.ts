@@ -8,9 +8,11 @@ import { createLogger } from '../../core/logger.ts';
  * to. Unlike `guildcast sim` it sends only MESSAGE_CREATE (so every message sent can be checked
  * in the store, the deliveries topic and the client) and it answers on a control port
  * (SYSTEM_SIM_CONTROL_PORT) with what it sent:
- *   GET  /world            guild ids and channel ids
+ *   GET  /world            guild ids and channel ids (and `bot`, READY's user, once a client identified)
  *   POST /traffic?rate=R&total=N   starts the traffic
  *   GET  /sent             every MESSAGE_CREATE generated: { done, stats, messages: [...] }
+ *   GET  /rest             the REST limits' counts (`restStats()`: requests, violations, buckets' windows)
+ *   POST /rest/force-429?ms=D&retry_after=R[&global=true]   every message route answers 429 for D ms (`forceRateLimit`)
  * Configured by the simulator's own SIM_* variables otherwise.
  */
 const config = loadSimulatorConfig();
@@ -31,7 +33,9 @@ const control = createServer((req, res) => {
     res.end(text);
   };
   if (req.method === 'GET' && url.pathname === '/world') {
-    return reply(200, { apiBase: simulator.apiBase, token: simulator.token, guildIds: simulator.guildIds, channels: Object.fromEntries(simulator.channels) });
+    // The bot user Discord's READY names (once someone identified): what messages the bot sends are authored by.
+    const bot = (simulator.sent.find((s) => s.t === 'READY')?.d as { user?: { id: string; username: string } } | undefined)?.user;
+    return reply(200, { apiBase: simulator.apiBase, token: simulator.token, guildIds: simulator.guildIds, channels: Object.fromEntries(simulator.channels), ...(bot && { bot: { id: bot.id, username: bot.username } }) });
   }
   if (req.method === 'POST' && url.pathname === '/traffic') {
     const rate = Number(url.searchParams.get('rate'));
@@ -49,6 +53,14 @@ const control = createServer((req, res) => {
         return { id: d.id, channelId: d.channel_id, guildId: d.guild_id, content: d.content, shard: s.shard, sessionId: s.sessionId, seq: s.seq };
       });
     return reply(200, { done: trafficDone, stats: simulator.stats(), messages });
+  }
+  if (req.method === 'GET' && url.pathname === '/rest') return reply(200, simulator.restStats());
+  if (req.method === 'POST' && url.pathname === '/rest/force-429') {
+    const durationMs = Number(url.searchParams.get('ms'));
+    const retryAfterMs = Number(url.searchParams.get('retry_after'));
+    if (!(durationMs > 0) || !(retryAfterMs > 0)) return reply(400, { error: 'ms and retry_after must be positive numbers' });
+    simulator.forceRateLimit({ durationMs, retryAfterMs, global: url.searchParams.get('global') === 'true' });
+    return reply(200, { forced: true, until: Date.now() + durationMs });
   }
   reply(404, { error: 'not found' });
 });
