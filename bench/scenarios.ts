@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { loadStoreConfig } from '../store/index.ts';
-import { ingestDefaults, runIngestBench } from './ingest/ingest-bench.ts';
+import { ingestDefaults, kafkaClientsOption, runIngestBench } from './ingest/ingest-bench.ts';
 import type { BenchResult } from './kit/report.ts';
 import type { LoadShape } from './kit/workload.ts';
 import { e2eDefaults, runE2eBench } from './e2e/e2e-bench.ts';
+import { interestDefaults, runInterestBench } from './edge/interest-bench.ts';
 import { persistDefaults, runPersistBench } from './persist/persist-bench.ts';
 import { runStoreBench } from './store/store-bench.ts';
 
@@ -21,6 +22,10 @@ export interface CommonOptions extends LoadShape {
   clientProcesses?: number;
   /** e2e: also run the plain baseline (default) or not. */
   baseline?: 'plain' | 'none';
+  /** ingest, persist, e2e: the Kafka seam's implementation, or both alternated in one run. */
+  kafkaClient?: 'kafkajs' | 'platformatic' | 'both';
+  /** edge-interest: partitions of the deliveries topic. */
+  partitions?: number;
 }
 
 export interface Scenario {
@@ -29,16 +34,35 @@ export interface Scenario {
   run(options: CommonOptions): Promise<BenchResult>;
 }
 
+/** e2e runs one implementation per run: `both` would double an already long search (run it twice instead). */
+function e2eKafkaClient(value: CommonOptions['kafkaClient']): 'kafkajs' | 'platformatic' {
+  if (value === 'both') throw new Error('e2e: --kafka-client takes kafkajs or platformatic (one per run; run the two one after the other)');
+  return value ?? e2eDefaults.kafkaClient;
+}
+
 const scenarios: Scenario[] = [
   {
     name: 'ingest',
     summary: 'simulated gateway → ingest (own process) → Kafka acknowledged, next to a raw kafkajs producer sending the same records, without and with gzip',
-    run: (o) => runIngestBench({ ...ingestDefaults, messages: o.messages ?? ingestDefaults.messages }),
+    run: (o) => runIngestBench({ ...ingestDefaults, messages: o.messages ?? ingestDefaults.messages, kafkaClients: kafkaClientsOption(o.kafkaClient, ingestDefaults.kafkaClients) }),
   },
   {
     name: 'edge',
     summary: "the edge's dispatch path with 1,000 and 10,000 sessions (clients in their own process) next to a plain ws loop; added latency; memory per idle connection",
     run: runEdgeBench,
+  },
+  {
+    name: 'edge-interest',
+    summary: 'two edge nodes on one deliveries topic: a session of shard [1, 4] on A, an unsharded one on B; deliveries bytes each fetched (A ÷ B), records consumed, every client checked for missing',
+    run: (o) =>
+      runInterestBench({
+        ...interestDefaults,
+        partitions: o.partitions ?? interestDefaults.partitions,
+        rate: o.rate ?? interestDefaults.rate,
+        seconds: o.durationSeconds,
+        guilds: o.guilds,
+        contentBytes: o.contentBytes,
+      }),
   },
   {
     name: 'e2e',
@@ -55,6 +79,7 @@ const scenarios: Scenario[] = [
         shape: o.shape ?? e2eDefaults.shape,
         clientProcesses: o.clientProcesses ?? e2eDefaults.clientProcesses,
         baseline: o.baseline ?? e2eDefaults.baseline,
+        kafkaClient: e2eKafkaClient(o.kafkaClient),
         durationSeconds: o.durationSeconds,
         warmupSeconds: o.warmupSeconds,
         guilds: o.guilds,
@@ -75,6 +100,7 @@ const scenarios: Scenario[] = [
         contentBytes: o.contentBytes,
         latencySeconds: o.durationSeconds,
         ...(o.rate !== undefined ? { latencyRate: o.rate } : {}),
+        kafkaClients: kafkaClientsOption(o.kafkaClient, persistDefaults.kafkaClients),
       }),
   },
   {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { cassandraSpec } from '../../infra/local/cassandra.ts';
 import { kafkaSpec } from '../../infra/local/kafka.ts';
 import { runningPid } from '../../infra/local/processes.ts';
-import { createKafka } from '../../core/kafka/client.ts';
+import { createKafka, type KafkaClientName } from '../../core/kafka/client.ts';
 import { loadKafkaConfig } from '../../core/kafka/config.ts';
 import { ensureTopics, standardTopics, topicNames } from '../../core/kafka/topics.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -35,6 +35,8 @@ export interface E2eOptions extends LoadShape {
   shards: number;
   partitions: number;
   fanoutMembers: number;
+  /** The Kafka seam's implementation in guildcast's roles (their KAFKA_CLIENT); the bench's own watcher stays on the default. */
+  kafkaClient: KafkaClientName;
 }
 
 export const e2eDefaults: E2eOptions = {
@@ -53,6 +55,7 @@ export const e2eDefaults: E2eOptions = {
   shards: 2,
   partitions: 12,
   fanoutMembers: 1,
+  kafkaClient: 'kafkajs',
 };
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -112,7 +115,7 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
     const sim = await load<{ apiBase: string; token: string; guildIds: string[] }>({ cmd: 'start', shards: o.shards, guilds: o.guilds, channelsPerGuild: o.channelsPerGuild, contentBytes: o.contentBytes });
 
     const edgePort = await freePort();
-    const common = { KAFKA_TOPIC_PREFIX: prefix, KAFKA_EVENT_PARTITIONS: String(o.partitions), CASSANDRA_KEYSPACE: `bench_${run}`, LOG_LEVEL: 'warn' };
+    const common = { KAFKA_CLIENT: o.kafkaClient, KAFKA_TOPIC_PREFIX: prefix, KAFKA_EVENT_PARTITIONS: String(o.partitions), CASSANDRA_KEYSPACE: `bench_${run}`, LOG_LEVEL: 'warn' };
     const roles = ['ingest', 'edge', ...Array.from({ length: o.fanoutMembers }, (_, i) => `fanout${o.fanoutMembers > 1 ? i : ''}`)];
     procs.ingest = role('ingest/main.ts', { ...common, DISCORD_TOKEN: sim.token, DISCORD_API_BASE: sim.apiBase, INGEST_SHARD_COUNT: String(o.shards), INGEST_LINGER_MS: '2' });
     for (const name of roles.filter((r) => r.startsWith('fanout'))) procs[name] = role('fanout/main.ts', { ...common, FANOUT_GROUP_ID: `${prefix}-fanout`, FANOUT_HTTP_PORT: '0' });

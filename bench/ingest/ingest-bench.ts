@@ -2,13 +2,16 @@
  * Ingest bench (not a test): simulated gateway → ingest → Kafka acknowledged, in messages per
  * second, next to a raw kafkajs producer sending the same records (same sizes, keys, partitioner,
  * idempotence, acks and batch size) in the same run. Goal: ingest ≥ 90% of the raw rate.
+ * `--kafka-client kafkajs|platformatic|both` picks the seam's implementation for ingest (KAFKA_CLIENT
+ * in its process) and for the seam producer run (the same records through the seam alone); `both`
+ * alternates the two in one run and reports platformatic ÷ kafkajs.
  *
- *   npm run bench -- ingest [--messages N]   (or npx tsx bench/ingest/run.ts)
+ *   npm run bench -- ingest [--messages N] [--kafka-client both]   (or npx tsx bench/ingest/run.ts)
  */
 import { startGatewaySimulator } from '../../infra/discord-sim/index.ts';
 import { serializeEnvelope } from '../../core/events/envelope.ts';
-import { guildPartitioner } from '../../core/events/partition.ts';
-import { createKafka } from '../../core/kafka/client.ts';
+import { guildPartitioner, partitionForKey } from '../../core/events/partition.ts';
+import { createKafka, kafkaClientNames, type KafkaClientName } from '../../core/kafka/client.ts';
 import { rawKafkajs } from '../../core/kafka/kafkajs/client.ts';
 import { ensureTopics, topicNames } from '../../core/kafka/topics.ts';
 import { createLogger, silentLogger } from '../../core/logger.ts';
@@ -29,25 +32,39 @@ export interface IngestBenchOptions {
   partitions: number;
   sharding: 'simple' | 'worker';
   compressions: ('none' | 'gzip')[];
+  /** The seam implementations measured, in this order, alternating per compression. */
+  kafkaClients: KafkaClientName[];
 }
 
-export const ingestDefaults: IngestBenchOptions = { messages: 60_000, shards: 4, batch: 1000, lingerMs: 5, partitions: 12, sharding: 'simple', compressions: ['none', 'gzip'] };
+export const ingestDefaults: IngestBenchOptions = { messages: 60_000, shards: 4, batch: 1000, lingerMs: 5, partitions: 12, sharding: 'simple', compressions: ['none', 'gzip'], kafkaClients: ['kafkajs'] };
+
+/**
+ * `--kafka-client`: one implementation, or `both` alternated in the same run as A B B A, so neither
+ * gains from going second (a warmer JIT, cache or page cache) or first (a quieter machine).
+ */
+export function kafkaClientsOption(value: string | undefined, fallback: KafkaClientName[]): KafkaClientName[] {
+  if (value === undefined) return fallback;
+  if (value === 'both') return [...kafkaClientNames, ...[...kafkaClientNames].reverse()];
+  if ((kafkaClientNames as readonly string[]).includes(value)) return [value as KafkaClientName];
+  throw new Error(`--kafka-client expects kafkajs, platformatic or both, got "${value}"`);
+}
 
 export async function runIngestBench(options: IngestBenchOptions): Promise<BenchResult> {
-  const { messages: MESSAGES, shards: SHARDS, batch: BATCH, lingerMs: LINGER_MS, partitions: PARTITIONS, sharding: SHARDING, compressions } = options;
+  const { messages: MESSAGES, shards: SHARDS, batch: BATCH, lingerMs: LINGER_MS, partitions: PARTITIONS, sharding: SHARDING, compressions, kafkaClients } = options;
   const log = createLogger('bench-ingest', { level: process.env.LOG_LEVEL ?? 'warn' });
   const kafka = createKafka(loadKafkaConfig(), silentLogger);
 
   /** Ingest runs as its own process (as in production); the simulator runs here. */
-  async function ingestRun(compression: 'none' | 'gzip') {
+  async function ingestRun(compression: 'none' | 'gzip', client: KafkaClientName) {
     const sim = await startGatewaySimulator({ shardCount: SHARDS, guilds: 400, seed: 1, logger: silentLogger, ledgerLimit: MESSAGES + 10_000 });
-    const prefix = `bench_ingest_${compression}_${randomBytes(3).toString('hex')}`;
+    const prefix = `bench_ingest_${compression}_${client}_${randomBytes(3).toString('hex')}`;
     const topic = topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events;
     const child = spawn(process.execPath, [...profileFlags(), '--import', 'tsx', 'ingest/main.ts'], {
       cwd: new URL('../..', import.meta.url).pathname,
       env: {
         ...process.env,
         LOG_LEVEL: 'info',
+        KAFKA_CLIENT: client,
         KAFKA_TOPIC_PREFIX: prefix,
         KAFKA_EVENT_PARTITIONS: String(PARTITIONS),
         DISCORD_TOKEN: sim.token,
@@ -110,29 +127,70 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Bench
     return { rate: records.length / seconds, seconds };
   }
 
+  /** The same records through the seam's producer alone (idempotent, guild partitioner, acks=all, same batches). */
+  async function seamRun(compression: 'none' | 'gzip', records: { key: string | null; value: Buffer }[], prefix: string, client: KafkaClientName) {
+    const topic = `${topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events}.seam-${client}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]);
+    await admin.disconnect();
+    const seam = createKafka({ ...loadKafkaConfig(), KAFKA_CLIENT: client, KAFKA_CLIENT_ID: 'guildcast-bench-seam' }, silentLogger);
+    const producer = seam.producer({ idempotent: true, partitioner: partitionForKey });
+    await producer.connect();
+    const started = performance.now();
+    for (let i = 0; i < records.length; i += BATCH) await producer.send({ topic, compression, messages: records.slice(i, i + BATCH) });
+    const seconds = (performance.now() - started) / 1000;
+    await producer.disconnect();
+    return { rate: records.length / seconds, seconds };
+  }
+
   const rows = [];
   const stages: StageFigure[] = [];
+  const byClient = new Map<string, { ingest: number[]; seam: number[] }>();
   for (const compression of compressions) {
-    const ingest = await ingestRun(compression);
-    const raw = await rawRun(compression, ingest.records, ingest.prefix);
-    const avgBytes = ingest.records.reduce((s, r) => s + r.value.length, 0) / ingest.records.length;
-    rows.push({
-      compression,
-      sharding: SHARDING,
-      messages: MESSAGES,
-      avg_record_bytes: Math.round(avgBytes),
-      ingest_msgs_per_s: Math.round(ingest.rate),
-      raw_msgs_per_s: Math.round(raw.rate),
-      ingest_vs_raw: `${((100 * ingest.rate) / raw.rate).toFixed(1)}%`,
-    });
-    log.info(rows.at(-1), 'ingest bench row');
-    stages.push({ stage: `ingest → Kafka acked (${compression}, ${SHARDING} sharding)`, perSecond: ingest.rate, unit: 'msg/s', baseline: { name: 'raw kafkajs producer', perSecond: raw.rate } });
+    for (const client of kafkaClients) {
+      const ingest = await ingestRun(compression, client);
+      const raw = await rawRun(compression, ingest.records, ingest.prefix);
+      const seam = await seamRun(compression, ingest.records, ingest.prefix, client);
+      const avgBytes = ingest.records.reduce((s, r) => s + r.value.length, 0) / ingest.records.length;
+      rows.push({
+        compression,
+        kafka_client: client,
+        sharding: SHARDING,
+        messages: MESSAGES,
+        avg_record_bytes: Math.round(avgBytes),
+        ingest_msgs_per_s: Math.round(ingest.rate),
+        seam_producer_msgs_per_s: Math.round(seam.rate),
+        raw_msgs_per_s: Math.round(raw.rate),
+        ingest_vs_raw: `${((100 * ingest.rate) / raw.rate).toFixed(1)}%`,
+      });
+      log.info(rows.at(-1), 'ingest bench row');
+      const figures = byClient.get(`${compression}/${client}`) ?? { ingest: [], seam: [] };
+      figures.ingest.push(ingest.rate);
+      figures.seam.push(seam.rate);
+      byClient.set(`${compression}/${client}`, figures);
+      stages.push({ stage: `ingest → Kafka acked (${compression}, ${SHARDING} sharding, ${client})`, perSecond: ingest.rate, unit: 'msg/s', baseline: { name: 'raw kafkajs producer', perSecond: raw.rate } });
+      stages.push({ stage: `seam producer (${compression}, ${client})`, perSecond: seam.rate, unit: 'msg/s', baseline: { name: 'raw kafkajs producer', perSecond: raw.rate } });
+    }
   }
+  const ratios: string[] = [];
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  if (new Set(kafkaClients).size === 2)
+    for (const compression of compressions) {
+      const k = byClient.get(`${compression}/kafkajs`)!;
+      const p = byClient.get(`${compression}/platformatic`)!;
+      ratios.push(
+        `${compression}: platformatic ÷ kafkajs (means of ${p.ingest.length} and ${k.ingest.length} runs) = ${(mean(p.ingest) / mean(k.ingest)).toFixed(2)}× for ingest, ${(mean(p.seam) / mean(k.seam)).toFixed(2)}× for the seam producer alone`,
+      );
+    }
   return {
     scenario: 'ingest',
     config: { ...options },
     stages,
-    findings: rows.map((r) => `${r.compression}: ${r.avg_record_bytes} B per record, ingest ${r.ingest_msgs_per_s}/s vs raw ${r.raw_msgs_per_s}/s (${r.ingest_vs_raw}); goal 90%`),
+    findings: [
+      ...rows.map((r) => `${r.compression}, ${r.kafka_client}: ${r.avg_record_bytes} B per record, ingest ${r.ingest_msgs_per_s}/s vs raw ${r.raw_msgs_per_s}/s (${r.ingest_vs_raw}); seam producer ${r.seam_producer_msgs_per_s}/s; goal 90%`),
+      ...ratios,
+    ],
     extra: { rows },
   };
 }

@@ -1,7 +1,7 @@
 import { table, writeReport } from '../kit/report.ts';
-import { ingestDefaults, runIngestBench } from './ingest-bench.ts';
+import { ingestDefaults, kafkaClientsOption, runIngestBench } from './ingest-bench.ts';
 
-// Standalone: `npx tsx bench/ingest/run.ts` (BENCH_MESSAGES, BENCH_SHARDS, BENCH_SHARDING, BENCH_COMPRESSION);
+// Standalone: `npx tsx bench/ingest/run.ts` (BENCH_MESSAGES, BENCH_SHARDS, BENCH_SHARDING, BENCH_COMPRESSION, BENCH_KAFKA_CLIENT);
 // the suite's entry is `npm run bench -- ingest`.
 const result = await runIngestBench({
   ...ingestDefaults,
@@ -9,6 +9,7 @@ const result = await runIngestBench({
   shards: Number(process.env.BENCH_SHARDS ?? ingestDefaults.shards),
   sharding: (process.env.BENCH_SHARDING ?? ingestDefaults.sharding) as 'simple' | 'worker',
   compressions: (process.env.BENCH_COMPRESSION?.split(',') ?? ingestDefaults.compressions) as ('none' | 'gzip')[],
+  kafkaClients: kafkaClientsOption(process.env.BENCH_KAFKA_CLIENT, ingestDefaults.kafkaClients),
 });
 console.log(table(result));
 console.log(`report: ${await writeReport(result)}`);

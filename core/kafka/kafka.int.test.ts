@@ -3,10 +3,13 @@ import type { Admin } from './types.ts';
 import { ensureTopics } from './topics.ts';
 import { partitionForKey, partitionFor } from '../events/partition.ts';
 import { parseEnvelope, serializeEnvelope, type EventEnvelope } from '../events/envelope.ts';
-import { testKafka, uniqueName } from '../../test/support.ts';
+import { localKafkaConfig, uniqueName } from '../../test/support.ts';
+import { createKafka, kafkaClientNames } from './client.ts';
+import { silentLogger } from '../logger.ts';
 
-describe('Kafka module against the real broker', () => {
-  const kafka = testKafka();
+// Every implementation of the seam (KAFKA_CLIENT) against the same broker and the same expectations.
+describe.each(kafkaClientNames)('Kafka module against the real broker (%s)', (client) => {
+  const kafka = createKafka({ ...localKafkaConfig, KAFKA_CLIENT: client }, silentLogger);
   let admin: Admin;
   beforeAll(async () => {
     admin = kafka.admin();
