@@ -19,6 +19,12 @@ options:
   --channels N           channels per guild (default 4)
   --size MIN-MAX         message content length in bytes (default 20-400)
   --clients N            websocket sessions subscribed (default 100)
+  --kafka-client kafkajs|platformatic|both
+                         ingest, persist, e2e: the Kafka seam's implementation (KAFKA_CLIENT, default
+                         kafkajs); both: the two alternated in one run, with platformatic ÷ kafkajs
+
+edge-interest only:
+  --partitions N         partitions of the deliveries topic (default 12; a multiple of 4)
 
 e2e only:
   --shape broadcast|sharded
@@ -49,6 +55,8 @@ export async function benchCli(argv: string[]): Promise<number> {
       shape: { type: 'string' },
       'client-procs': { type: 'string' },
       baseline: { type: 'string' },
+      'kafka-client': { type: 'string' },
+      partitions: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,6 +93,8 @@ export async function benchCli(argv: string[]): Promise<number> {
       ...(values.baseline !== undefined ? { baseline: oneOf('baseline', values.baseline, ['plain', 'none'] as const) } : {}),
       ...(values.messages !== undefined ? { messages: int('messages', values.messages)! } : {}),
       ...(values.p99 !== undefined ? { p99BoundMs: int('p99', values.p99)! } : {}),
+      ...(values.partitions !== undefined ? { partitions: int('partitions', values.partitions)! } : {}),
+      ...(values['kafka-client'] !== undefined ? { kafkaClient: oneOf('kafka-client', values['kafka-client'], ['kafkajs', 'platformatic', 'both'] as const) } : {}),
     };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
