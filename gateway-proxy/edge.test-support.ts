@@ -2,7 +2,7 @@ import { WebSocket } from 'ws';
 import type { EventEnvelope } from '../core/events/envelope.ts';
 import { serializeEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
-import type { Producer } from '../core/kafka/types.ts';
+import type { KafkaClient, Producer } from '../core/kafka/types.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';
 import { createRegistry, type Registry } from '../core/metrics.ts';
@@ -45,6 +45,20 @@ export interface TestEdge {
   close(): Promise<void>;
 }
 
+/** The topics an edge reads and writes (deliveries with `partitions`, dead letters), created and served. */
+export async function createEdgeTopics(kafka: KafkaClient, topics: Pick<ReturnType<typeof topicNames>, 'deliveries' | 'deadLetter'>, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [
+      { name: topics.deliveries, partitions, retentionMs: 3_600_000 },
+      { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
+    ]);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** An edge on an ephemeral port reading its own deliveries topic. */
 export async function startTestEdge(env: Record<string, string> = {}): Promise<TestEdge> {
   const prefix = uniqueName('edge');
@@ -60,13 +74,7 @@ export async function startTestEdge(env: Record<string, string> = {}): Promise<T
   });
   const topics = topicNames(config);
   const kafka = testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [
-    { name: topics.deliveries, partitions: 4, retentionMs: 3_600_000 },
-    { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
-  ]);
-  await admin.disconnect();
+  await createEdgeTopics(kafka, topics, 4);
   const registry = createRegistry('edge-test', { defaults: false });
   const edge = await startEdge(config, { logger: silentLogger, registry, kafka });
   await edge.ready();

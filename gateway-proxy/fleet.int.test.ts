@@ -6,11 +6,11 @@ import type { Producer } from '../core/kafka/types.ts';
 import { serializeEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
-import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
+import { topicNames } from '../core/kafka/topics.ts';
 import { freePort, startRole, type RoleProcess } from '../test/child.ts';
 import { eventually, testKafka, uniqueName } from '../test/support.ts';
 import { TcpBalancer } from '../test/tcp-balancer.ts';
-import { guildOnShard, messageEvent, TEST_SECRET, tokens } from './edge.test-support.ts';
+import { createEdgeTopics, guildOnShard, messageEvent, TEST_SECRET, tokens } from './edge.test-support.ts';
 
 /**
  * Item 9 of issue 11: two edge processes behind a TCP load balancer. /gateway hands out the
@@ -56,13 +56,7 @@ describe('clients of an edge node that goes away', () => {
   });
 
   it('moves a @discordjs/ws client to a live node after SIGTERM of its node, then SIGKILL of the other', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { name: topics.deliveries, partitions: 2, retentionMs: 3_600_000 },
-      { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
-    ]);
-    await admin.disconnect();
+    await createEdgeTopics(kafka, topics, 2);
     const ports = [await freePort(), await freePort()];
     balancer = await new TcpBalancer(ports.map((port) => ({ host: '127.0.0.1', port }))).start();
     const fleetUrl = `ws://127.0.0.1:${balancer.port}`;

@@ -4,14 +4,14 @@ import type { Producer } from '../core/kafka/types.ts';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
-import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
+import { topicNames } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { freePort } from '../test/child.ts';
 import { eventually, testKafka, uniqueName } from '../test/support.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startEdge, type Edge } from './edge.ts';
-import { guildOnShard, TEST_SECRET, tokens } from './edge.test-support.ts';
+import { createEdgeTopics, guildOnShard, TEST_SECRET, tokens } from './edge.test-support.ts';
 
 /**
  * Item 8 of issue 11: an edge node only knows the GUILD_CREATEs it saw on `deliveries` after it
@@ -127,13 +127,7 @@ describe('an edge node that started after the GUILD_CREATEs passed', () => {
   });
 
   it('lists unknown guilds as unavailable instead of sending placeholder guilds, and a re-IDENTIFY keeps what the client knew', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { name: topics.deliveries, partitions: 2, retentionMs: 3_600_000 },
-      { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
-    ]);
-    await admin.disconnect();
+    await createEdgeTopics(kafka, topics, 2);
     producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
     // The guild's GUILD_CREATE passes before any edge node runs.

@@ -5,7 +5,7 @@ import { shardFor } from '../core/discord/shard.ts';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
-import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
+import { topicNames } from '../core/kafka/topics.ts';
 import type { Producer } from '../core/kafka/types.ts';
 import { silentLogger } from '../core/logger.ts';
 import { createRegistry, type Registry } from '../core/metrics.ts';
@@ -16,7 +16,7 @@ import { dropKeyspace, eventually, testKafka, testKeyspace, uniqueName } from '.
 import { TcpBalancer } from '../test/tcp-balancer.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startEdge, type Edge } from './edge.ts';
-import { guildOnShard, messageEvent, metricValue, TEST_SECRET, tokens } from './edge.test-support.ts';
+import { createEdgeTopics, guildOnShard, messageEvent, metricValue, TEST_SECRET, tokens } from './edge.test-support.ts';
 import type { SessionStore } from './session-store.ts';
 
 const PARTITIONS = 4;
@@ -61,14 +61,7 @@ describe('an edge fleet behind a balancer: drain, then crash, under traffic', ()
     ({ client: cql, keyspace } = await testKeyspace('edge_fleet'));
     store = createGatewaySessionStore({ client: cql, keyspace, logger: silentLogger });
     const topics = topicNames(loadEdgeConfig({ KAFKA_TOPIC_PREFIX: prefix }));
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { name: topics.deliveries, partitions: PARTITIONS, retentionMs: 3_600_000 },
-      { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
-    ]);
-    await eventually('the topic to serve offsets', async () => ((await admin.topicOffsets(topics.deliveries)).length === PARTITIONS ? true : undefined), 30_000);
-    await admin.disconnect();
+    await createEdgeTopics(kafka, topics, PARTITIONS);
     producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
-import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
+import { topicNames } from '../core/kafka/topics.ts';
 import type { Producer } from '../core/kafka/types.ts';
 import { silentLogger } from '../core/logger.ts';
 import { createRegistry, type Registry } from '../core/metrics.ts';
@@ -11,7 +11,7 @@ import type { CqlClient } from '../store/cql/client.ts';
 import { dropKeyspace, eventually, testKafka, testKeyspace, uniqueName } from '../test/support.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startEdge, type Edge } from './edge.ts';
-import { guildOnShard, messageEvent, metricValue, RawClient, TEST_SECRET, tokens } from './edge.test-support.ts';
+import { createEdgeTopics, guildOnShard, messageEvent, metricValue, RawClient, TEST_SECRET, tokens } from './edge.test-support.ts';
 import type { SessionStore } from './session-store.ts';
 
 const PARTITIONS = 4;
@@ -38,15 +38,7 @@ describe('RESUME on any node over Kafka and Cassandra', () => {
     ({ client: cql, keyspace } = await testKeyspace('edge_resume'));
     store = createGatewaySessionStore({ client: cql, keyspace, logger: silentLogger });
     const topics = topicNames(loadEdgeConfig({ KAFKA_TOPIC_PREFIX: prefix }));
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { name: topics.deliveries, partitions: PARTITIONS, retentionMs: 3_600_000 },
-      { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
-    ]);
-    // A topic just created can answer "does not host this topic-partition" for a moment.
-    await eventually('the topic to serve offsets', async () => ((await admin.topicOffsets(topics.deliveries)).length === PARTITIONS ? true : undefined), 30_000);
-    await admin.disconnect();
+    await createEdgeTopics(kafka, topics, PARTITIONS);
     producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
     await producer.connect();
   });
