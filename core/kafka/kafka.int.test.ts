@@ -65,3 +65,21 @@ describe.each(kafkaClientNames)('Kafka module against the real broker (%s)', (cl
     }
   });
 });
+
+describe('kafkajs connections', () => {
+  it('are opened with TCP_NODELAY (Node leaves Nagle on, and a pipelined request would wait for an ACK)', async () => {
+    const noDelay: (boolean | undefined)[] = [];
+    const kafka = createKafka({ ...localKafkaConfig, KAFKA_CLIENT: 'kafkajs' }, silentLogger, {
+      onSocket: (socket) => {
+        const set = socket.setNoDelay.bind(socket);
+        socket.setNoDelay = (value?: boolean) => (noDelay.push(value), set(value));
+      },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.listTopics();
+    await admin.disconnect();
+    expect(noDelay.length).toBeGreaterThan(0);
+    expect(noDelay.every((v) => v === true)).toBe(true);
+  });
+});
