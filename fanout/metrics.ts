@@ -62,6 +62,12 @@ export function createFanoutMetrics(registry: Registry) {
       help: 'state-changes records produced: guilds whose stored state a chunk changed.',
       registers,
     }),
+    commits: new Counter({
+      name: 'guildcast_fanout_offset_commits_total',
+      help: 'Offset commit requests (each carries every partition marked since the previous one), by result (ok, failed).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     rebalances: new Counter({ name: 'guildcast_fanout_rebalances_total', help: 'Group joins of this process.', registers }),
     assignedPartitions: new Gauge({ name: 'guildcast_fanout_assigned_partitions', help: 'Partitions assigned to this process.', registers }),
   };

@@ -8,6 +8,7 @@ import { ConsumerHealth } from './consumer-health.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { deliverChunk } from './deliver-chunk.ts';
 import type { FanoutMetrics } from './metrics.ts';
+import { OffsetCommitter, type CommitRequest } from './offset-committer.ts';
 import type { GuildStateSink, MessageSink } from './persist-chunk.ts';
 
 export interface PersistConsumerOptions {
@@ -27,6 +28,8 @@ export interface PersistConsumerOptions {
   retryMinMs: number;
   retryMaxMs: number;
   maxUnexpectedFailures: number;
+  /** Commits are at least this far apart (offset-committer.ts); default 0. */
+  commitIntervalMs?: number;
   /** Bound on one produce request of deliveries and dead letters (default: under the broker's 1 MiB default). */
   maxRequestBytes?: number;
   /** The broker's `offset.metadata.max.bytes` (4096 by default): the replay filter must fit in it. */
@@ -47,8 +50,10 @@ const STALL_MS = 30_000;
 /**
  * The persist consumer group: for each partition, chunk by chunk, write to the store, then
  * produce the chunk's events to `deliveries` (same partition number) and its bad records to the
- * dead-letter topic, and only then commit the chunk's offset, together with the replay filter's
- * state as the commit's metadata. A rebalance or shutdown during a chunk abandons it uncommitted:
+ * dead-letter topic, and only then mark the chunk's offset for commit, together with the replay
+ * filter's state as the commit's metadata. Marks are committed off the chunk's path, every
+ * partition's in one request at most every `commitIntervalMs` (OffsetCommitter), so the next
+ * fetch never waits on a commit. A rebalance or shutdown during a chunk abandons it unmarked:
  * the next owner starts from the last committed offset and filter, and the writes it repeats are
  * idempotent.
  */
@@ -58,6 +63,7 @@ export class PersistConsumer {
   private readonly admin: Admin;
   private readonly replayFilters = new Map<number, ReplayFilter>();
   private readonly health = new ConsumerHealth(STALL_MS);
+  private readonly committer: OffsetCommitter;
   private lastOmittedWarning = 0;
 
   constructor(private readonly options: PersistConsumerOptions) {
@@ -76,14 +82,21 @@ export class PersistConsumer {
     // after another; a retried send can duplicate records, which the edge drops by source offset.
     this.producer = kafka.producer();
     this.admin = kafka.admin();
+    this.committer = new OffsetCommitter({
+      intervalMs: options.commitIntervalMs ?? 0,
+      logger: options.logger,
+      onCommit: (_partitions, error) => options.metrics.commits.inc({ result: error ? 'failed' : 'ok' }),
+    });
     this.consumer.on('join', (e) => {
       options.metrics.rebalances.inc();
       const mine = e.assignment[options.topics.events] ?? [];
       this.health.joined(mine.length);
       options.metrics.assignedPartitions.set(mine.length);
       // A partition that left and came back may have been advanced by someone else meanwhile: its
-      // filter is read again from the committed metadata on its first batch.
+      // filter is read again from the committed metadata on its first batch; marks of the former
+      // assignment are dropped with it, so that offset and filter stay a pair.
       this.replayFilters.clear();
+      this.committer.forget();
       options.logger.info({ partitions: mine, memberId: e.memberId }, 'joined fanout group');
     });
     this.consumer.on('fetch', () => this.health.progress());
@@ -91,6 +104,7 @@ export class PersistConsumer {
     this.consumer.on('crash', ({ error, restart }) => {
       this.health.crashed(error, restart);
       this.replayFilters.clear();
+      this.committer.forget();
       options.metrics.assignedPartitions.set(0);
       options.logger.error({ err: error, restart }, restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not be restarted');
       if (!restart) options.onFatal?.(new Error(`persist consumer crashed: ${error.message}`));
@@ -129,8 +143,12 @@ export class PersistConsumer {
   }
 
   async stop(): Promise<void> {
+    // What finished before the stop is committed while this process is still a member; batches
+    // still running commit their last chunk themselves as they leave (handleBatch).
+    await this.committer.flush().catch(() => {});
     // stop() waits for running batches (they see isRunning() turn false) and leaves the group.
     await this.consumer.stop();
+    this.committer.close();
     await this.producer.disconnect();
     await this.admin.disconnect();
   }
@@ -142,7 +160,8 @@ export class PersistConsumer {
     const replays = await this.replayFilterFor(batch.partition, log);
 
     for (let start = 0; start < batch.records.length; start += this.options.chunkSize) {
-      if (!isRunning() || isStale()) return;
+      if (!isRunning()) return this.committer.flush().catch(() => {});
+      if (isStale()) return;
       const chunk = batch.records.slice(start, start + this.options.chunkSize);
       const began = performance.now();
       let outcome;
@@ -198,14 +217,15 @@ export class PersistConsumer {
 
       const last = chunk[chunk.length - 1]!.offset;
       resolveOffset(last);
-      await this.commit(commit, batch.topic, batch.partition, last, replays, log);
+      this.mark(commit, batch.topic, batch.partition, last, replays, log);
       this.health.progress();
       await heartbeat();
     }
+    if (!isRunning()) await this.committer.flush().catch(() => {});
   }
 
-  /** Commits the offset after `last` with the filter's state, so both move together. */
-  private async commit(commit: BatchContext['commit'], topic: string, partition: number, last: string, replays: ReplayFilter, log: Logger): Promise<void> {
+  /** Marks the offset after `last` for commit with the filter's state, so both move together. */
+  private mark(commit: CommitRequest, topic: string, partition: number, last: string, replays: ReplayFilter, log: Logger): void {
     const { metadata, omitted } = replays.toMetadata(this.options.offsetMetadataMaxBytes ?? 4096);
     if (omitted > 0) {
       this.options.metrics.replayFilterOmitted.inc(omitted);
@@ -214,7 +234,7 @@ export class PersistConsumer {
         log.warn({ omitted, kept: replays.shards - omitted }, "replay filter exceeds the offset metadata bound; the least recently advanced shards are not persisted, and their replays after a restart would be delivered again");
       }
     }
-    await commit([{ topic, partition, offset: (BigInt(last) + 1n).toString(), metadata }]);
+    this.committer.mark({ topic, partition, offset: (BigInt(last) + 1n).toString(), metadata }, commit);
   }
 
   /** The partition's filter, read from its committed metadata on the first batch after a join. */

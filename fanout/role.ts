@@ -78,6 +78,7 @@ export async function startFanout(config: FanoutConfig, { logger, registry, fata
         retryMinMs: config.FANOUT_RETRY_MIN_MS,
         retryMaxMs: config.FANOUT_RETRY_MAX_MS,
         maxUnexpectedFailures: config.FANOUT_MAX_UNEXPECTED_FAILURES,
+        commitIntervalMs: config.FANOUT_COMMIT_INTERVAL_MS,
         onFatal: fatal,
       });
       try {

@@ -9,7 +9,7 @@ import { createLogger } from '../../core/logger.ts';
 import { createRegistry } from '../../core/metrics.ts';
 import { createFanoutMetrics } from '../../fanout/metrics.ts';
 import { PersistConsumer } from '../../fanout/persist-consumer.ts';
-import { groupLag } from '../../fanout/index.ts';
+import { groupLag, loadFanoutConfig } from '../../fanout/index.ts';
 import { bucketOf } from '../../core/discord/bucket.ts';
 import { createCqlClient, createMessageStore, loadStoreConfig, migrate } from '../../store/index.ts';
 import { LatencyRecorder } from '../kit/latency.ts';
@@ -136,6 +136,7 @@ export async function runPersistBench(options: PersistBenchOptions): Promise<Ben
       const consumer = new PersistConsumer({
         kafka, topics, groupId: group, sink: measuringSink, logger, metrics,
         chunkSize: 500, partitionsConcurrently: Math.min(options.partitions, 4), retryMinMs: 200, retryMaxMs: 2000, maxUnexpectedFailures: 5,
+        commitIntervalMs: loadFanoutConfig({}).FANOUT_COMMIT_INTERVAL_MS,
       });
       const began = performance.now();
       await consumer.start();
