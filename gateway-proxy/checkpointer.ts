@@ -18,8 +18,11 @@ export interface CheckpointerOptions {
 interface Track {
   /** seq of the newest checkpoint taken. */
   seq: number;
-  takenAt: number;
   writtenAt: number;
+  /** The session's next turn for a periodic checkpoint (its own phase; then every `intervalMs`). */
+  checkpointDueAt: number;
+  /** The session's next turn to see whether its row needs a TTL refresh (same phase, every refresh period). */
+  refreshDueAt: number;
   writing: Promise<void> | undefined;
   /** A newer state than the one being written waits. */
   dirty: boolean;
@@ -48,7 +51,15 @@ export function storedState(session: Session, node: string): StoredSession {
  * sequence at that instant), every `intervalMs` for attached sessions whose seq moved, exactly on
  * detach, and for every session on drain. Writes per session are one at a time (the newest state
  * waits, older ones are skipped), so a slow write never lets an older state land last. Failures
- * are logged and counted; the session is written again on the next round.
+ * are logged and counted; the session is written again on its next turn.
+ *
+ * Periodic checkpoints and TTL refreshes are spread over the interval rather than written all in
+ * one round: a node's sessions usually connect together, and checkpointing them in the same
+ * event-loop turn stalls the edge (one encode each) and hits the store with a spike of writes.
+ * Rounds run ten times per interval and each session gets its own phase when first tracked (a
+ * low-discrepancy sequence, so sessions tracked together land on different rounds); a session is
+ * looked at only on its turns, one interval apart, so each round writes about
+ * sessions / rounds-per-interval rows. Exact checkpoints (detach, drain, takeover) are not delayed.
  */
 export class Checkpointer {
   private readonly tracks = new WeakMap<Session, Track>();
@@ -56,6 +67,12 @@ export class Checkpointer {
   private readonly waiting: Session[] = [];
   private active = 0;
   private readonly concurrency: number;
+  /** How often a session's row is looked at for a TTL refresh: at most a quarter of the window. */
+  private readonly refreshPeriodMs: number;
+  /** A row older than this at a session's refresh turn is rewritten, so no row goes longer than half the window. */
+  private readonly refreshAgeMs: number;
+  /** Sessions tracked so far: the index of the next one's phase. */
+  private phases = 0;
   private stopped = false;
   private closed = false;
   /** Drained: the feed's positions no longer say what sessions were sent, so no checkpoint can be taken. */
@@ -70,7 +87,11 @@ export class Checkpointer {
     private readonly logger: Logger,
   ) {
     this.concurrency = options.concurrency ?? 16;
-    const tick = Math.max(10, Math.min(options.intervalMs, Math.floor(options.resumeWindowMs / 4)));
+    this.refreshPeriodMs = Math.max(1, Math.min(options.intervalMs, Math.floor(options.resumeWindowMs / 4)));
+    // Ten rounds per turn spread the writes; below 10 ms the timer costs more than the bursts.
+    const tick = Math.max(10, Math.floor(this.refreshPeriodMs / 10));
+    // A refresh turn is served up to a tick late and the next one is a period later.
+    this.refreshAgeMs = options.resumeWindowMs / 2 - this.refreshPeriodMs - tick;
     this.timer = setInterval(() => this.round(), tick);
     this.timer.unref();
   }
@@ -97,9 +118,7 @@ export class Checkpointer {
   record(session: Session, checkpoint: SessionCheckpoint): void {
     const kept = session.checkpoints.filter((c) => c.seq < checkpoint.seq);
     session.checkpoints = [...kept, checkpoint].slice(-MAX_STORED_CHECKPOINTS);
-    const track = this.track(session);
-    track.seq = checkpoint.seq;
-    track.takenAt = Date.now();
+    this.track(session).seq = checkpoint.seq;
     this.write(session);
   }
 
@@ -146,8 +165,29 @@ export class Checkpointer {
 
   private track(session: Session): Track {
     let track = this.tracks.get(session);
-    if (!track) this.tracks.set(session, (track = { seq: -1, takenAt: 0, writtenAt: 0, writing: undefined, dirty: false, queued: false }));
+    if (!track) {
+      const now = Date.now();
+      const phase = this.nextPhase();
+      track = {
+        seq: -1,
+        writtenAt: 0,
+        checkpointDueAt: now + phase * this.options.intervalMs,
+        refreshDueAt: now + phase * this.refreshPeriodMs,
+        writing: undefined,
+        dirty: false,
+        queued: false,
+      };
+      this.tracks.set(session, track);
+    }
     return track;
+  }
+
+  /**
+   * A phase in [0, 1): the fractional parts of k·φ, which keep any run of consecutively tracked
+   * sessions (a node's sessions connecting together) about evenly spread, unlike random phases.
+   */
+  private nextPhase(): number {
+    return (this.phases++ * GOLDEN_RATIO_CONJUGATE) % 1;
   }
 
   private round(): void {
@@ -156,8 +196,12 @@ export class Checkpointer {
     for (const session of this.sessions()) {
       if (!session.attached || session.catchingUp) continue;
       const track = this.track(session);
-      if (session.sequence !== track.seq && now - track.takenAt >= this.options.intervalMs) this.take(session);
-      else if (now - track.writtenAt >= this.options.resumeWindowMs / 2 - this.options.intervalMs && !track.writing) this.write(session);
+      const checkpointTurn = now >= track.checkpointDueAt;
+      const refreshTurn = now >= track.refreshDueAt;
+      if (checkpointTurn) track.checkpointDueAt = nextTurn(track.checkpointDueAt, this.options.intervalMs, now);
+      if (refreshTurn) track.refreshDueAt = nextTurn(track.refreshDueAt, this.refreshPeriodMs, now);
+      if (checkpointTurn && session.sequence !== track.seq && this.take(session)) continue;
+      if (refreshTurn && now - track.writtenAt >= this.refreshAgeMs && !track.writing) this.write(session);
     }
   }
 
@@ -182,10 +226,9 @@ export class Checkpointer {
           },
           (err: unknown) => {
             this.metrics.checkpointWrites.inc({ result: 'failed' });
-            this.logger.warn({ err, session: session.id }, 'could not write a session checkpoint; retried on the next round');
-            // The next round writes it again (seq differs from what is stored, or the refresh is due).
+            this.logger.warn({ err, session: session.id }, 'could not write a session checkpoint; retried on its next turn');
+            // The session's next turn writes it again (seq differs from what is stored, or the refresh is due).
             track.writtenAt = 0;
-            track.takenAt = 0;
             track.seq = -1;
           },
         )
@@ -200,4 +243,11 @@ export class Checkpointer {
         });
     }
   }
+}
+
+const GOLDEN_RATIO_CONJUGATE = (Math.sqrt(5) - 1) / 2;
+
+/** The first turn after `now` on the schedule `due + k·period`, so a session keeps its phase across skipped turns. */
+function nextTurn(due: number, periodMs: number, now: number): number {
+  return due + (Math.floor((now - due) / periodMs) + 1) * periodMs;
 }
