@@ -46,6 +46,7 @@ export type GatewayConfig = Pick<
   | 'EDGE_GUILD_CACHE_SIZE'
   | 'EDGE_NODE_ID'
   | 'EDGE_SESSION_CHECKPOINT_MS'
+  | 'EDGE_FLUSH_WINDOW_MS'
 >;
 
 export interface GatewayDeps {
@@ -78,7 +79,7 @@ export class EdgeGateway {
   private readonly admission: TcpAdmission;
   /** Websockets without a session yet, oldest first, and their sockets: what a full edge evicts for a newcomer. */
   private readonly unidentified = new Map<GatewayConnection<Session>, { socket: Socket }>();
-  private readonly scheduler = new FlushScheduler();
+  private readonly scheduler: FlushScheduler;
   private readonly dispatcher = new Dispatcher();
   private readonly ctx: GatewayContext;
   private readonly host: EdgeConnectionHost;
@@ -93,6 +94,7 @@ export class EdgeGateway {
     private readonly config: GatewayConfig,
     private readonly deps: GatewayDeps,
   ) {
+    this.scheduler = new FlushScheduler({ windowMs: config.EDGE_FLUSH_WINDOW_MS });
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: config.EDGE_MAX_FRAME_BYTES, clientTracking: false });
     this.admission = new TcpAdmission(
       {

@@ -1,6 +1,6 @@
 import { constants, deflateSync, inflateSync, zstdDecompressSync } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { controlFrame, frameBody } from './frames.ts';
 import { MemoryTransport } from './memory-transport.ts';
 import {
@@ -47,6 +47,118 @@ describe('PlainFrameWriter', () => {
     await tick();
     expect(transport.writes).toBe(0);
     expect(slow).toBe(1);
+  });
+});
+
+describe('FlushScheduler', () => {
+  afterEach(() => void vi.useRealTimers());
+  const event = (seq: number) => ({ seq, body: frameBody('MESSAGE_CREATE', { n: seq }) });
+
+  it('with a window, sends every frame a socket got until it closes in one write, in order, on one timer for all sockets', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+    const scheduler = new FlushScheduler({ windowMs: 10 });
+    const [first, second] = [new MemoryTransport(), new MemoryTransport()];
+    const a = new PlainFrameWriter(first, options({ scheduler }));
+    const b = new PlainFrameWriter(second, options({ scheduler }));
+    a.push(event(1));
+    vi.advanceTimersByTime(4);
+    b.push(event(2));
+    a.push(event(3));
+    vi.advanceTimersByTime(4);
+    a.push(event(4));
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect([first.writes, second.writes]).toEqual([0, 0]);
+    vi.advanceTimersByTime(1);
+    expect([first.writes, second.writes]).toEqual([1, 1]);
+    expect(first.payloads().map((m) => m.s)).toEqual([1, 3, 4]);
+    expect(second.payloads().map((m) => m.s)).toEqual([2]);
+  });
+
+  it('opens the next window with the first frame after one fired', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+    const transport = new MemoryTransport();
+    const writer = new PlainFrameWriter(transport, options({ scheduler: new FlushScheduler({ windowMs: 10 }) }));
+    writer.push(event(1));
+    vi.advanceTimersByTime(10);
+    expect(transport.writes).toBe(1);
+    vi.advanceTimersByTime(5);
+    expect(vi.getTimerCount()).toBe(0);
+    writer.push(event(2));
+    vi.advanceTimersByTime(9);
+    expect(transport.writes).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(transport.writes).toBe(2);
+    expect(transport.payloads().map((m) => m.s)).toEqual([1, 2]);
+  });
+
+  it('end() during an open window writes the queued frames, in one write, before the close', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+    const transport = new MemoryTransport();
+    const writer = new PlainFrameWriter(transport, options({ scheduler: new FlushScheduler({ windowMs: 10 }) }));
+    writer.push(event(1));
+    vi.advanceTimersByTime(3);
+    writer.push(event(2));
+    vi.advanceTimersByTime(3);
+    expect(transport.writes).toBe(0);
+    let sentBeforeClose: number[] = [];
+    writer.end(() => {
+      sentBeforeClose = transport.payloads().map((m) => m.s ?? -1);
+      transport.close(1000, 'bye');
+    });
+    expect(sentBeforeClose).toEqual([1, 2]);
+    expect(transport.closedWith?.code).toBe(1000);
+    vi.advanceTimersByTime(10);
+    expect(transport.writes).toBe(1);
+  });
+
+  it('end() of a compressed writer during an open window sends its frames before calling back', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const transport = new MemoryTransport();
+    const writer = new ZstdStreamWriter(transport, options({ scheduler: new FlushScheduler({ windowMs: 10 }) }));
+    writer.push(event(1));
+    vi.advanceTimersByTime(3);
+    writer.push(event(2));
+    let sentAtEnd = -1;
+    await new Promise<void>((resolve) =>
+      writer.end(() => {
+        sentAtEnd = transport.messages.length;
+        resolve();
+      }),
+    );
+    expect(sentAtEnd).toBe(2);
+    const decode = zstdClient();
+    expect((transport.messages as Buffer[]).map((m) => JSON.parse(decode(m)).s)).toEqual([1, 2]);
+  });
+
+  it('with a window, still stops a socket whose unread bytes are over the cap when the window fires', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+    const transport = new MemoryTransport();
+    let slow = 0;
+    const writer = new PlainFrameWriter(transport, options({ scheduler: new FlushScheduler({ windowMs: 10 }), maxBufferedBytes: 1_024, onSlowConsumer: () => slow++ }));
+    writer.push(event(1));
+    transport.bufferedAmount = 2_000;
+    vi.advanceTimersByTime(10);
+    writer.push(event(2));
+    vi.advanceTimersByTime(10);
+    expect([transport.writes, slow]).toEqual([0, 1]);
+  });
+
+  it('flushes, in the next round, a writer that got a frame from another writer’s flush after its own', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+    const scheduler = new FlushScheduler();
+    const first = new MemoryTransport();
+    const a = new PlainFrameWriter(first, options({ scheduler }));
+    const b = new PlainFrameWriter(new MemoryTransport(), options({ scheduler, onFlushed: () => a.push(event(2)) }));
+    a.push(event(1));
+    b.push(event(9));
+    vi.runAllTimers();
+    expect(first.payloads().map((m) => m.s)).toEqual([1, 2]);
+  });
+
+  it('refuses a negative or non-numeric window', () => {
+    expect(() => new FlushScheduler({ windowMs: -1 })).toThrow(RangeError);
+    expect(() => new FlushScheduler({ windowMs: Number.NaN })).toThrow(RangeError);
   });
 });
 
