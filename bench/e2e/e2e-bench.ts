@@ -141,7 +141,7 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
       if (Date.now() > shardsUntil) throw new Error(`ingest identified ${stats.identifies} of ${o.shards} shards`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    await watch({ cmd: 'start', events: topics.events, deliveries: topics.deliveries, groupId: `${prefix}-watch` });
+    await watch({ cmd: 'start', deliveries: topics.deliveries, groupId: `${prefix}-watch` });
 
     // Sessions: every one allowed every guild; broadcast sessions are shard [0, 1], sharded ones [i, n].
     const signer = createTokenSigner(DEV_TOKEN_SECRET);

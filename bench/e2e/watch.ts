@@ -7,8 +7,9 @@ import { serve } from './ipc.ts';
 import { PERSISTED_AT_HEADER } from '../../core/kafka/headers.ts';
 
 /**
- * The e2e bench's hop watcher, a process of its own: reads `events` and `deliveries` beside the
- * pipeline and times each hop from the timestamp that stage itself set:
+ * The e2e bench's hop watcher, a process of its own: reads `deliveries` beside the pipeline (a
+ * delivery carries its event's envelope, so `events` need not be read too: one consumer's fetches
+ * on the broker, not two) and times each hop from the timestamp that stage itself set:
  * - ingest: intended send → the envelope's `received_at` (ingest's clock when the dispatch arrived);
  * - fanout: `received_at` → the delivery's persisted time: the `x-guildcast-persisted-at` header
  *   fanout sets once the store acknowledged the chunk (older fanouts: the deliveries record's
@@ -43,25 +44,21 @@ function intendedAt(value: Buffer): number | undefined {
 }
 
 serve({
-  async start(m: { events: string; deliveries: string; groupId: string }) {
+  async start(m: { deliveries: string; groupId: string }) {
     const kafka = createKafka(loadKafkaConfig(), createLogger('bench-watch', { level: 'warn' }));
     const consumer = kafka.consumer({ groupId: m.groupId, maxWaitMs: 50 });
     const joined = new Promise<void>((r) => consumer.on('join', () => r()));
     await consumer.run({
-      topics: [m.events, m.deliveries],
+      topics: [m.deliveries],
       from: 'latest',
       eachBatch: async ({ batch }) => {
-        const isEvents = batch.topic === m.events;
         for (const record of batch.records) {
           const value = record.value;
           if (!value) continue;
           const sent = intendedAt(value);
           const received = receivedAt(value);
           if (sent === undefined || received === undefined) continue;
-          if (isEvents) {
-            recorders['ingest (send → received_at)'].recordMs(received - sent);
-            continue;
-          }
+          recorders['ingest (send → received_at)'].recordMs(received - sent);
           const header = record.headers[PERSISTED_AT_HEADER];
           const persisted = header !== undefined ? Number(header.toString()) : Number(record.timestamp);
           persistedFrom ??= header !== undefined ? 'header' : 'CreateTime';
