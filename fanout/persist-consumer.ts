@@ -8,6 +8,7 @@ import { ConsumerHealth } from './consumer-health.ts';
 import { ReplayFilter } from './dedupe.ts';
 import { deliverChunk } from './deliver-chunk.ts';
 import type { FanoutMetrics } from './metrics.ts';
+import { CoalescingSender } from './coalescing-sender.ts';
 import { OffsetCommitter, type CommitRequest } from './offset-committer.ts';
 import type { GuildStateSink, MessageSink } from './persist-chunk.ts';
 
@@ -64,6 +65,7 @@ export class PersistConsumer {
   private readonly replayFilters = new Map<number, ReplayFilter>();
   private readonly health = new ConsumerHealth(STALL_MS);
   private readonly committer: OffsetCommitter;
+  private readonly sender: CoalescingSender;
   private lastOmittedWarning = 0;
 
   constructor(private readonly options: PersistConsumerOptions) {
@@ -82,6 +84,7 @@ export class PersistConsumer {
     // after another; a retried send can duplicate records, which the edge drops by source offset.
     this.producer = kafka.producer();
     this.admin = kafka.admin();
+    this.sender = new CoalescingSender((topicMessages) => this.producer.sendBatch(topicMessages), options.maxRequestBytes ?? MAX_REQUEST_BYTES);
     this.committer = new OffsetCommitter({
       intervalMs: options.commitIntervalMs ?? 0,
       logger: options.logger,
@@ -182,7 +185,7 @@ export class PersistConsumer {
           deadLetterTopic: topics.deadLetter,
           stateChangesTopic: topics.stateChanges,
           maxRequestBytes: this.options.maxRequestBytes ?? MAX_REQUEST_BYTES,
-          send: (topicMessages) => this.producer.sendBatch(topicMessages),
+          send: (topicMessages) => this.sender.send(topicMessages),
         });
       } catch (err) {
         if (err instanceof ChunkAbandoned) {
