@@ -42,6 +42,12 @@ export function e2eReport(o: E2eOptions, trials: E2eTrial[], timeline: BenchResu
         `bench ${total(part(true)).toFixed(0)}%: ${line(part(true))}; machine ${availableParallelism() * 100}%`,
     );
   }
+  // Memory over a long trial (10 minutes at half the ceiling is issue 14's check): RSS at its end against its start.
+  for (const t of trials.filter((x) => x.produced / x.rate >= 120))
+    findings.push(
+      `RSS over ${t.system}'s ${Math.round(t.produced / t.rate)} s trial at ${t.rate} msg/s (start → end, MB): ` +
+        Object.entries(t.processes).map(([n, p]) => `${n} ${p.rssMbStart.toFixed(0)} → ${p.rssMbEnd.toFixed(0)} (${p.rssMbEnd >= p.rssMbStart ? '+' : ''}${((100 * (p.rssMbEnd - p.rssMbStart)) / p.rssMbStart).toFixed(1)}%)`).join(', '),
+    );
   for (const t of trials) {
     const s = t.sessions;
     const closes = Object.entries(s.closes).map(([c, n]) => `${n}×${c}`).join(' ') || 'none';

@@ -1,3 +1,4 @@
+import type { ProcessSummary } from '../kit/process-stats.ts';
 import type { LatencySummary } from '../kit/latency.ts';
 import { ceilingOf } from '../kit/search.ts';
 
@@ -26,7 +27,7 @@ export interface E2eTrial {
   generator_behind_ms: number;
   /** p99 per hop, ms, from each stage's own timestamp (see e2e-bench.ts, watchHops). */
   hops_p99_ms: Record<string, number>;
-  processes: Record<string, { cpuPercentMean: number; rssMbMax: number }>;
+  processes: Record<string, ProcessSummary>;
   passed: boolean;
 }
 

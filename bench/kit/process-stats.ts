@@ -50,17 +50,37 @@ export class ProcessSampler {
     }
   }
 
-  /** Mean CPU % and peak RSS per process, over the run or from sample index `from` on (a window). */
-  summary(from = 0): Record<string, { cpuPercentMean: number; rssMbMax: number }> {
+  /**
+   * Mean CPU % and peak RSS per process, over the run or from sample index `from` on (a window);
+   * and RSS at the window's start and end (the median of its first and last tenth, at least 3
+   * samples each), so a long run shows whether memory stays flat.
+   */
+  summary(from = 0): Record<string, ProcessSummary> {
     const samples = this.samples.slice(from);
-    const out: Record<string, { cpuPercentMean: number; rssMbMax: number }> = {};
+    const out: Record<string, ProcessSummary> = {};
     for (const name of new Set(samples.map((s) => s.name))) {
       const mine = samples.filter((s) => s.name === name);
+      const rss = mine.map((s) => s.rssMb);
+      const edge = Math.max(3, Math.floor(rss.length / 10));
       out[name] = {
         cpuPercentMean: mine.reduce((s, x) => s + x.cpuPercent, 0) / mine.length,
-        rssMbMax: Math.max(...mine.map((s) => s.rssMb)),
+        rssMbMax: Math.max(...rss),
+        rssMbStart: median(rss.slice(0, edge)),
+        rssMbEnd: median(rss.slice(-edge)),
       };
     }
     return out;
   }
+}
+
+export interface ProcessSummary {
+  cpuPercentMean: number;
+  rssMbMax: number;
+  rssMbStart: number;
+  rssMbEnd: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
