@@ -32,6 +32,8 @@ e2e only:
                          identifies as bot shard [i, N] (N = --clients), each event reaches one session
   --client-procs N       measuring-client processes the sessions are spread over (default 2)
   --baseline plain|none  also find the plain pipeline's ceiling in the same run (default plain)
+  --layout roles|one     guildcast's ingest, fanout and edge each in a process of their own (default),
+                         or all in one process (\`guildcast all\`, as the plain pipeline is one)
   result.json top level: shape, sessions, ceiling_msg_per_s, ceiling_p50_ms, ceiling_p99_ms,
   plain_ceiling_msg_per_s, missing, duplicated, out_of_order (at the ceiling), trials
 
@@ -55,6 +57,7 @@ export async function benchCli(argv: string[]): Promise<number> {
       shape: { type: 'string' },
       'client-procs': { type: 'string' },
       baseline: { type: 'string' },
+      layout: { type: 'string' },
       'kafka-client': { type: 'string' },
       partitions: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -91,6 +94,7 @@ export async function benchCli(argv: string[]): Promise<number> {
       ...(values.shape !== undefined ? { shape: oneOf('shape', values.shape, ['broadcast', 'sharded'] as const) } : {}),
       ...(values['client-procs'] !== undefined ? { clientProcesses: int('client-procs', values['client-procs'])! } : {}),
       ...(values.baseline !== undefined ? { baseline: oneOf('baseline', values.baseline, ['plain', 'none'] as const) } : {}),
+      ...(values.layout !== undefined ? { layout: oneOf('layout', values.layout, ['roles', 'one'] as const) } : {}),
       ...(values.messages !== undefined ? { messages: int('messages', values.messages)! } : {}),
       ...(values.p99 !== undefined ? { p99BoundMs: int('p99', values.p99)! } : {}),
       ...(values.partitions !== undefined ? { partitions: int('partitions', values.partitions)! } : {}),

@@ -22,6 +22,8 @@ export interface CommonOptions extends LoadShape {
   clientProcesses?: number;
   /** e2e: also run the plain baseline (default) or not. */
   baseline?: 'plain' | 'none';
+  /** e2e: guildcast's roles each in a process of their own (default), or all in one (`guildcast all`). */
+  layout?: 'roles' | 'one';
   /** ingest, persist, e2e: the Kafka seam's implementation, or both alternated in one run. */
   kafkaClient?: 'kafkajs' | 'platformatic' | 'both';
   /** edge-interest: partitions of the deliveries topic. */
@@ -79,6 +81,7 @@ const scenarios: Scenario[] = [
         shape: o.shape ?? e2eDefaults.shape,
         clientProcesses: o.clientProcesses ?? e2eDefaults.clientProcesses,
         baseline: o.baseline ?? e2eDefaults.baseline,
+        layout: o.layout ?? e2eDefaults.layout,
         kafkaClient: e2eKafkaClient(o.kafkaClient),
         durationSeconds: o.durationSeconds,
         warmupSeconds: o.warmupSeconds,

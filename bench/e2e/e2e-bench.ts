@@ -32,6 +32,8 @@ export interface E2eOptions extends LoadShape {
   clientProcesses: number;
   /** `plain`: also search the plain baseline (plain-pipeline.ts) in this run; `none`: guildcast only. */
   baseline: 'plain' | 'none';
+  /** `roles`: ingest, fanout and edge each a process; `one`: all of them in one `guildcast all` process (the plain pipeline is one process too). */
+  layout: 'roles' | 'one';
   shards: number;
   partitions: number;
   fanoutMembers: number;
@@ -46,6 +48,7 @@ export const e2eDefaults: E2eOptions = {
   shape: 'broadcast',
   clientProcesses: 2,
   baseline: 'plain',
+  layout: 'roles',
   durationSeconds: 30,
   warmupSeconds: 5,
   guilds: 200,
@@ -116,10 +119,22 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
 
     const edgePort = await freePort();
     const common = { KAFKA_CLIENT: o.kafkaClient, KAFKA_TOPIC_PREFIX: prefix, KAFKA_EVENT_PARTITIONS: String(o.partitions), CASSANDRA_KEYSPACE: `bench_${run}`, LOG_LEVEL: 'warn' };
-    const roles = ['ingest', 'edge', ...Array.from({ length: o.fanoutMembers }, (_, i) => `fanout${o.fanoutMembers > 1 ? i : ''}`)];
-    procs.ingest = role('ingest/main.ts', { ...common, DISCORD_TOKEN: sim.token, DISCORD_API_BASE: sim.apiBase, INGEST_SHARD_COUNT: String(o.shards), INGEST_LINGER_MS: '2' });
-    for (const name of roles.filter((r) => r.startsWith('fanout'))) procs[name] = role('fanout/main.ts', { ...common, FANOUT_GROUP_ID: `${prefix}-fanout`, FANOUT_HTTP_PORT: '0' });
-    procs.edge = role('gateway-proxy/main.ts', { ...common, EDGE_PORT: String(edgePort), EDGE_TOKEN_SECRET: DEV_TOKEN_SECRET, EDGE_NODE_ID: `${run}-edge`, EDGE_CONNECTIONS_PER_IP: '1000000', EDGE_IDENTIFIES_PER_5S: '1000000' });
+    const ingestEnv = { DISCORD_TOKEN: sim.token, DISCORD_API_BASE: sim.apiBase, INGEST_SHARD_COUNT: String(o.shards), INGEST_LINGER_MS: '2' };
+    const fanoutEnv = { FANOUT_GROUP_ID: `${prefix}-fanout`, FANOUT_HTTP_PORT: '0' };
+    const edgeEnv = { EDGE_TOKEN_SECRET: DEV_TOKEN_SECRET, EDGE_NODE_ID: `${run}-edge`, EDGE_CONNECTIONS_PER_IP: '1000000', EDGE_IDENTIFIES_PER_5S: '1000000' };
+    const roles = o.layout === 'one' ? ['guildcast'] : ['ingest', 'edge', ...Array.from({ length: o.fanoutMembers }, (_, i) => `fanout${o.fanoutMembers > 1 ? i : ''}`)];
+    if (o.layout === 'one') {
+      // Every role in one process on one port, as `npm start` runs them (the api role comes along, idle).
+      procs.guildcast = spawn(process.execPath, ['bin/guildcast.mjs', 'all'], {
+        cwd: root,
+        env: { ...process.env, ...common, ...ingestEnv, ...fanoutEnv, ...edgeEnv, GUILDCAST_PORT: String(edgePort), GUILDCAST_LOCAL_INFRA: 'false', SIM_RATE: '0' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    } else {
+      procs.ingest = role('ingest/main.ts', { ...common, ...ingestEnv });
+      for (const name of roles.filter((r) => r.startsWith('fanout'))) procs[name] = role('fanout/main.ts', { ...common, ...fanoutEnv });
+      procs.edge = role('gateway-proxy/main.ts', { ...common, ...edgeEnv, EDGE_PORT: String(edgePort) });
+    }
     procs.watch = benchProcess('watch.ts');
     const clientNames = Array.from({ length: o.clientProcesses }, (_, i) => `clients${i}`);
     for (const name of clientNames) procs[name] = benchProcess('clients.ts');
@@ -158,7 +173,7 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
     let lagNow: number | undefined;
     progress.gauge('lag', () => lagNow);
     const lagTimer = setInterval(async () => {
-      if (procs[roles.find((r) => r.startsWith('fanout'))!]?.exitCode !== null) return (lagNow = undefined);
+      if (procs[roles.find((r) => r.startsWith('fanout') || r === 'guildcast')!]?.exitCode !== null) return (lagNow = undefined);
       lagNow = (await groupLag(admin, `${prefix}-fanout`, topics.events).catch(() => [])).reduce((s, l) => s + l.lag, 0);
     }, 1000);
     lagTimer.unref();

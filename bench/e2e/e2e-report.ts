@@ -22,7 +22,7 @@ export function e2eReport(o: E2eOptions, trials: E2eTrial[], timeline: BenchResu
   const bound = `p99 ≤ ${o.p99BoundMs} ms with nothing missing, duplicated or out of order`;
   const findings: string[] = [];
   const what = o.mode === 'fixed' ? `at the fixed rate ${o.rate} msg/s` : `highest rate holding ${bound}`;
-  findings.push(`shape ${o.shape}, ${o.clients} sessions over ${o.clientProcesses} client processes`);
+  findings.push(`shape ${o.shape}, ${o.clients} sessions over ${o.clientProcesses} client processes; guildcast's roles ${o.layout === 'one' ? 'in one process (guildcast all)' : 'each in a process of its own'}`);
   findings.push(ceiling ? `guildcast ceiling (${what}): ${ceiling.rate} msg/s, p50 ${ceiling.p50_ms.toFixed(1)} ms, p99 ${ceiling.p99_ms.toFixed(1)} ms` : `guildcast: no rate tried held ${bound}`);
   if (o.baseline === 'plain') {
     findings.push(plain ? `plain baseline ceiling (same run): ${plain.rate} msg/s, p99 ${plain.p99_ms.toFixed(1)} ms` : `plain baseline: no rate tried held ${bound}`);
