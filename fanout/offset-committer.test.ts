@@ -111,6 +111,18 @@ describe('OffsetCommitter', () => {
     expect(b.requests).toHaveLength(1);
   });
 
+  it('a request of the former assignment that fails does not bring its marks back after forget', async () => {
+    const b = broker();
+    const committer = new OffsetCommitter({ intervalMs: 0, logger });
+    committer.mark(at(0, 5), b.commit);
+    await vi.advanceTimersByTimeAsync(0);
+    committer.forget();
+    b.requests[0]!.answer(new Error('rebalance in progress'));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(b.requests).toHaveLength(1);
+    expect(committer.uncommitted).toBe(0);
+  });
+
   it('sends through the newest batch’s commit (the current generation’s)', async () => {
     const older = broker();
     const newer = broker();

@@ -34,6 +34,8 @@ export class OffsetCommitter {
   private closed = false;
   private via: CommitRequest | undefined;
   private failing = false;
+  /** Moves on each `forget`: a request of the former assignment that fails gives its marks back only if it has not. */
+  private assignment = 0;
 
   constructor(private readonly options: OffsetCommitterOptions) {}
 
@@ -45,7 +47,7 @@ export class OffsetCommitter {
     this.schedule();
   }
 
-  /** Marks not committed yet (tests, metrics). */
+  /** Marks not committed yet. */
   get uncommitted(): number {
     return this.pending.size;
   }
@@ -53,6 +55,7 @@ export class OffsetCommitter {
   /** Drops every mark: the group's assignment changed, and what is committed from now on is the new owner's. */
   forget(): void {
     this.pending.clear();
+    this.assignment++;
   }
 
   /** Commits every mark now (after the request in flight) and resolves when it returned; throws its error. */
@@ -88,6 +91,7 @@ export class OffsetCommitter {
   /** One request with every mark; resolves to its error, if any (failed marks stay, unless replaced meanwhile). */
   private async send(): Promise<Error | undefined> {
     const offsets = [...this.pending.values()];
+    const assignment = this.assignment;
     this.pending.clear();
     this.lastSentAt = performance.now();
     let error: Error | undefined;
@@ -97,7 +101,7 @@ export class OffsetCommitter {
         error = err as Error;
         for (const o of offsets) {
           const k = key(o.topic, o.partition);
-          if (!this.pending.has(k) && !this.closed) this.pending.set(k, o);
+          if (!this.pending.has(k) && !this.closed && assignment === this.assignment) this.pending.set(k, o);
         }
       },
     );
