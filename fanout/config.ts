@@ -12,10 +12,11 @@ export const fanoutEnv = {
   FANOUT_PARTITIONS_CONCURRENTLY: env.int(12, { min: 1, max: 1000 }),
   /**
    * Offset commits are at least this far apart (one request for every partition finished meanwhile,
-   * off the chunk's path); a crash repeats at most this much work, which the store and the edge
-   * take as duplicates. 0: a commit right after each chunk's, still off its path.
+   * off the chunk's path); a crash repeats about this much more work. 0 (the default): a commit as
+   * soon as the previous one returned, still off the chunk's path. Above 0 widens what a fanout and
+   * edge crash together can repeat to a client (ARCHITECTURE.md, delivery guarantees).
    */
-  FANOUT_COMMIT_INTERVAL_MS: env.duration(200, { min: 0, max: 60_000 }),
+  FANOUT_COMMIT_INTERVAL_MS: env.duration(0, { min: 0, max: 60_000 }),
   FANOUT_RETRY_MIN_MS: env.duration(200, { min: 10, max: 60_000 }),
   FANOUT_RETRY_MAX_MS: env.duration(5_000, { min: 10, max: 600_000 }),
   /** Unexpected (not "unavailable") store errors are retried this often before the records are dead-lettered. */
