@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { env, loadEnv } from '../core/config.ts';
 import { kafkaEnv } from '../core/kafka/config.ts';
 import { storeEnv } from '../store/index.ts';
+import { DEFAULT_FEED_LOOKBACK } from './delivery-source.ts';
 
 /** Used when EDGE_TOKEN_SECRET is unset in development; anyone can mint tokens with it. */
 export const DEV_TOKEN_SECRET = 'guildcast-dev-secret-do-not-use-in-production';
@@ -43,6 +44,12 @@ export const edgeEnv = {
   EDGE_DRAIN_GRACE_MS: env.duration(5_000, { max: 600_000 }),
   /** With a session store: how often connected sessions whose seq moved are checkpointed (a crash repeats at most about this much). */
   EDGE_SESSION_CHECKPOINT_MS: env.duration(1_000, { min: 10, max: 600_000 }),
+  /**
+   * Records before a partition's end read for their source offsets only when the node starts
+   * reading it, so fanout's redeliveries straddling that end reach nobody twice. Keep it above
+   * what fanout repeats after a crash: a chunk per partition, plus FANOUT_COMMIT_INTERVAL_MS of it.
+   */
+  EDGE_FEED_LOOKBACK: env.int(DEFAULT_FEED_LOOKBACK, { min: 0, max: 1_000_000 }),
   /**
    * How long a socket's frames may wait to go out together: one write per socket per window
    * instead of per event-loop turn, for fewer socket writes (kernel time here, reads at the

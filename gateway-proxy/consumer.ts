@@ -3,9 +3,10 @@ import { sendDeadLetters, type DeadLetter } from '../core/kafka/dead-letter.ts';
 import { isRetriable, type BatchContext, type ConsumedRecord, type GroupConsumer, type KafkaClient, type PartitionOffsets } from '../core/kafka/types.ts';
 import type { Logger } from '../core/logger.ts';
 import { backoffDelay, retryWithBackoff } from '../core/retry/backoff.ts';
-import type { DeliveryLoss, FeedOrigin, FeedPosition } from './delivery-source.ts';
+import { DEFAULT_FEED_LOOKBACK, type DeliveryLoss, type FeedOrigin, type FeedPosition } from './delivery-source.ts';
 import { checkFeedPartitions, Interest } from './feed-interest.ts';
-import { readFeedRecord, recordBytes } from './feed-record.ts';
+import { FeedLookback } from './feed-lookback.ts';
+import { readFeedRecord, recordBytes, sourceOffsetOf } from './feed-record.ts';
 import type { EdgeMetrics } from './metrics.ts';
 
 const STAGE = 'edge.consume';
@@ -31,6 +32,12 @@ export interface DeliveryConsumerOptions {
   onFatal: (reason: Error) => void;
   /** No heartbeat or batch for this long while joined counts as not working. */
   stallMs?: number;
+  /**
+   * Records before a partition's end read (for their source offsets only) when it starts being
+   * read: fanout's redeliveries after a crash can straddle that end, and those after it must be
+   * known as such. Default DEFAULT_FEED_LOOKBACK.
+   */
+  lookback?: number;
 }
 
 export interface DeliveryConsumer {
@@ -57,7 +64,8 @@ type State = 'starting' | 'verifying' | 'fetching' | 'rebalancing' | 'restarting
  * (`want`/`release`, counted per partition) and keeps the others paused, so a node whose sessions
  * hold a quarter of the shards reads about a quarter of the topic. A partition starts being read at
  * its end (sessions wanting it start empty, so older events have nobody to go to), then goes on
- * from the offset after the last record handled. Offsets are never committed, because a restarted
+ * from the offset after the last record handled. Up to `lookback` records before that end are read
+ * first for their source offsets only, so fanout's redeliveries that straddle it are dropped too. Offsets are never committed, because a restarted
  * process has no sessions to catch up; but within a process, every (re)join of the group (kafkajs
  * restarting a crashed consumer, a rebalance, or this module recreating a consumer kafkajs gave up
  * on) seeks the wanted partitions back to those positions and pauses the rest, so a consumer
@@ -92,6 +100,9 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
   const positions = new Map<number, bigint>();
   /** Source offsets passed per partition being read, for dropping fanout's redeliveries. */
   const passed = new Map<number, bigint>();
+  /** Partitions started below their end: records before it only raise `passed`, and are nobody's loss. */
+  const lookingBack = new FeedLookback();
+  const lookback = BigInt(options.lookback ?? DEFAULT_FEED_LOOKBACK);
   /** Bumped when a partition starts being wanted and when it is released: a start that a release overtook does nothing. */
   const epochs = new Map<number, number>();
   /** Starts in flight (reading the partition's end), which a second `want` of the same partition waits for too. */
@@ -139,8 +150,19 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
    * if it throws: the record is read again, not skipped. Throws only what `onEvent` throws.
    */
   const handle = (partition: number, message: ConsumedRecord, letters: DeadLetter[]) => {
-    metrics.recordsConsumed.inc();
     const offset = BigInt(message.offset);
+    const end = lookingBack.endOf(partition);
+    if (end !== undefined) {
+      if (offset < end) {
+        const sourceOffset = sourceOffsetOf(message);
+        if (sourceOffset !== undefined && sourceOffset > (passed.get(partition) ?? -1n)) passed.set(partition, sourceOffset);
+        positions.set(partition, offset + 1n);
+        lookingBack.reached(partition, offset + 1n);
+        return;
+      }
+      lookingBack.finish(partition);
+    }
+    metrics.recordsConsumed.inc();
     const before = passed.get(partition) ?? -1n;
     const record = readFeedRecord(message, before);
     positions.set(partition, offset + 1n);
@@ -154,7 +176,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     }
     passed.set(partition, record.sourceOffset);
     try {
-      options.onEvent(record.event, { partition, offset });
+      options.onEvent(record.event, { partition, offset, sourceOffset: record.sourceOffset });
     } catch (err) {
       // Unless the handler released the partition meanwhile: then there is nothing to read again.
       if (positions.get(partition) === offset + 1n) {
@@ -181,7 +203,8 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
       if (offset < expected) continue;
       if (offset > expected) {
         // kafkajs resets a position that is out of range to the log start on its own; whatever lay between is gone.
-        loss(partition, offset - expected, 'offset reset by the client');
+        const lost = offset - maxOf(expected, lookingBack.endOf(partition) ?? expected);
+        if (lost > 0n) loss(partition, lost, 'offset reset by the client');
         positions.set(partition, offset);
       }
       try {
@@ -224,13 +247,17 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     let waiting = false;
     for (const partition of fresh) {
       if (epochs.get(partition) !== epochOf.get(partition)) continue; // released meanwhile
-      const end = BigInt(offsets.find((o) => o.partition === partition)?.high ?? '0');
-      positions.set(partition, end);
+      const bounds = offsets.find((o) => o.partition === partition);
+      const end = BigInt(bounds?.high ?? '0');
+      const from = maxOf(BigInt(bounds?.low ?? '0'), end - lookback);
+      positions.set(partition, from);
       passed.set(partition, -1n);
-      if (!fetchFrom(partition, end)) waiting = true;
+      if (from < end) lookingBack.begin(partition, end);
+      if (!fetchFrom(partition, from)) waiting = true;
     }
     counted();
     if (waiting) await whenApplied();
+    await lookingBack.done(fresh);
   };
 
   const want = async (partitions: readonly number[]): Promise<Map<number, FeedPosition>> => {
@@ -255,6 +282,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
       epochs.set(partition, (epochs.get(partition) ?? 0) + 1);
       positions.delete(partition);
       passed.delete(partition);
+      lookingBack.finish(partition);
       try {
         current?.pause(topic, [partition]);
       } catch {
@@ -269,7 +297,8 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     const out = new Map<number, FeedPosition>();
     for (const partition of partitions) {
       const offset = positions.get(partition);
-      if (offset !== undefined) out.set(partition, { offset, passed: passed.get(partition) ?? -1n });
+      // During the lookback the live position is its end: nothing before it goes to anybody.
+      if (offset !== undefined) out.set(partition, { offset: maxOf(offset, lookingBack.endOf(partition) ?? offset), passed: passed.get(partition) ?? -1n });
     }
     return out;
   };
@@ -310,12 +339,15 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
         const low = BigInt(bounds.low);
         const high = BigInt(bounds.high);
         if (position < low) {
-          loss(partition, low - position, 'below the log start (retention or deleted records)');
+          const lost = low - maxOf(position, lookingBack.endOf(partition) ?? position);
+          if (lost > 0n) loss(partition, lost, 'below the log start (retention or deleted records)');
           position = low;
         } else if (position > high) {
           logger.warn({ partition, position: String(position), high: String(high) }, 'partition is shorter than this edge\'s position (truncated or recreated): reading from its end');
           position = high;
         }
+        // What the lookback was to read is gone: whatever comes next is live.
+        if (high < (lookingBack.endOf(partition) ?? high)) lookingBack.finish(partition);
         positions.set(partition, position);
         consumer.seek(topic, partition, String(position));
         consumer.resume(topic, [partition]);
@@ -414,6 +446,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
       state = 'stopped';
       stopSignal.abort(new Error('the deliveries consumer stopped'));
       settleWaiters(new Error('the deliveries consumer stopped'));
+      lookingBack.finishAll();
       await current?.stop();
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
@@ -421,6 +454,7 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
 
 function deadLetter(message: ConsumedRecord, reason: string, source: DeadLetter['source']): DeadLetter {
   return { stage: STAGE, reason, key: message.key, value: message.value, source, headers: message.headers };

@@ -23,10 +23,20 @@ export interface FeedPosition {
   passed: bigint;
 }
 
+/**
+ * Records before a partition's end a source reads for their source offsets only when it starts
+ * reading the partition: fanout's redeliveries after a crash can straddle that end, and the ones
+ * after it are known as such. Fanout repeats at most what it had produced but not committed:
+ * about a chunk per partition with FANOUT_COMMIT_INTERVAL_MS 0, and this covers several.
+ */
+export const DEFAULT_FEED_LOOKBACK = 1_000;
+
 /** Where an event came from on the feed. */
 export interface FeedOrigin {
   partition: number;
   offset: bigint;
+  /** Its `x-guildcast-source-offset`: a session taken over compares it with what its replay passed. */
+  sourceOffset: bigint;
 }
 
 /** Where a source hands its events, losses and its end; and what it may count and log with. */
@@ -78,9 +88,11 @@ export interface DeliverySource {
   /**
    * Hands the records `[from.offset, to)` of `partition` to `onEvent`, in order, dropping
    * redeliveries (source offset at or below `from.passed`, then the highest seen) and records that
-   * are not envelopes, for RESUME on a node that did not hold the session. Rejects with
-   * ReplayGoneError when `from.offset` is below the log start.
+   * are not envelopes, for RESUME on a node that did not hold the session. Resolves with the
+   * highest source offset passed by `to` (`from.passed` if none was higher): live records at or
+   * below it are redeliveries for that session. Rejects with ReplayGoneError when `from.offset`
+   * is below the log start.
    */
-  replay(partition: number, from: FeedPosition, to: bigint, onEvent: (event: EventEnvelope, origin: FeedOrigin) => void): Promise<void>;
+  replay(partition: number, from: FeedPosition, to: bigint, onEvent: (event: EventEnvelope, origin: FeedOrigin) => void): Promise<bigint>;
   stop(): Promise<void>;
 }

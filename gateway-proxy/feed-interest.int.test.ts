@@ -61,7 +61,7 @@ describe('the Kafka feed reading only wanted partitions', () => {
   async function node(config: ReturnType<typeof loadEdgeConfig>, name: string, { fail }: { fail?: (n: number, origin: FeedOrigin) => boolean } = {}) {
     const registry = createRegistry(name, { defaults: false });
     const source: DeliverySource = kafkaDeliverySource({ ...config, EDGE_NODE_ID: uniqueName(name) }, { kafka });
-    const got: { n: number; partition: number; offset: bigint; after: FeedPosition }[] = [];
+    const got: { n: number; partition: number; offset: bigint; sourceOffset: bigint; after: FeedPosition }[] = [];
     const losses: number[] = [];
     await source.start({
       metrics: createEdgeMetrics(registry),
@@ -136,8 +136,9 @@ describe('the Kafka feed reading only wanted partitions', () => {
     expect(reader.ns(0)).toEqual(range(0, rounds * 10));
     expect(reader.ns(1)).toEqual(range(0, rounds * 10));
     // Partition 2 from exactly where its want said, nothing before it.
-    expect(start.passed).toBe(-1n);
     expect(start.offset).toBeGreaterThanOrEqual(110n);
+    // Source offsets run with the offsets here: the lookback passed all of them before the start.
+    expect(start.passed).toBe(start.offset - 1n);
     expect(reader.on(2).map((g) => g.offset)).toEqual(range(Number(start.offset), rounds * 10 - Number(start.offset)).map(BigInt));
     // A second want of a partition being read does not move it.
     const again = (await reader.source.want([0])).get(0)!;
@@ -163,8 +164,28 @@ describe('the Kafka feed reading only wanted partitions', () => {
     await send(records(3, 20, 10));
     await eventually('the last 10', () => (reader.ns(3).length >= 20 ? true : undefined));
     console.log('release then want (issue 13 item 2):', JSON.stringify({ restartedAt: String(restarted.offset), got: reader.ns(3) }));
-    expect(restarted).toEqual({ offset: 20n, passed: -1n });
+    // The records before its end were read for their source offsets (the lookback) before the want resolved.
+    expect(restarted).toEqual({ offset: 20n, passed: 19n });
     expect(reader.ns(3)).toEqual([...range(0, 10), ...range(20, 10)]);
+  });
+
+  it("drops fanout's redeliveries that straddle a partition's start: the records before its end count as passed", async () => {
+    const { config, send, records } = await feedTopic();
+    await send(records(2, 0, 30)); // source offsets 0..29
+    // Fanout crashed after 29 and sends 25..29 again: three of them before this node starts reading.
+    await send(records(2, 100, 3, (i) => 25 + i));
+    const reader = await node(config, 'edge-lookback');
+    const blind = await node({ ...config, EDGE_FEED_LOOKBACK: 0 }, 'edge-no-lookback');
+    const [start, blindStart] = [(await reader.source.want([2])).get(2)!, (await blind.source.want([2])).get(2)!];
+    await send([...records(2, 103, 2, (i) => 28 + i), ...records(2, 30, 5, (i) => 30 + i)]);
+    await eventually('the new events', () => (reader.ns(2).length >= 5 && blind.ns(2).length >= 7 ? true : undefined));
+    console.log('lookback at a partition start:', JSON.stringify({ start: String(start.offset), passed: String(start.passed), got: reader.ns(2), withoutLookback: blind.ns(2) }));
+    expect(start).toEqual({ offset: 33n, passed: 29n });
+    expect(reader.ns(2)).toEqual(range(30, 5));
+    // Without it the node takes the last two redeliveries for new events.
+    expect(blindStart).toEqual({ offset: 33n, passed: -1n });
+    expect(blind.ns(2)).toEqual([103, 104, ...range(30, 5)]);
+    expect(await metricValue(reader.registry, 'guildcast_edge_redeliveries_dropped_total')).toBe(2);
   });
 
   it('restores the wanted partitions on a rejoin and keeps the others paused, and serves a want made during it', async () => {
@@ -187,7 +208,7 @@ describe('the Kafka feed reading only wanted partitions', () => {
     const figures = { p1: reader.ns(1).length, unique: new Set(reader.ns(1)).size, p2From: String(during.offset), others: reader.got.filter((g) => g.partition === 0 || g.partition === 3).length, losses: reader.losses, problemAtWant };
     console.log('rejoin with interest (issue 13 item 2):', JSON.stringify(figures));
     expect(reader.ns(1)).toEqual(range(0, 50));
-    expect(during).toEqual({ offset: 10n, passed: -1n });
+    expect(during).toEqual({ offset: 10n, passed: 9n });
     expect(reader.ns(2)).toEqual(range(10, 10));
     expect(figures.others).toBe(0);
     expect(reader.losses).toEqual([]);
@@ -233,7 +254,9 @@ describe('the Kafka feed reading only wanted partitions', () => {
     };
     console.log('replay of a range (issue 13 item 3):', JSON.stringify(figures));
     expect(fromFifth.map((r) => r.n)).toEqual(liveAfter(1, 4).map((g) => g.n));
-    expect(fromFifth.map((r) => r.origin)).toEqual(liveAfter(1, 4).map((g) => ({ partition: 1, offset: g.offset })));
+    expect(fromFifth.map((r) => r.origin)).toEqual(liveAfter(1, 4).map((g) => ({ partition: 1, offset: g.offset, sourceOffset: g.sourceOffset })));
+    // What a replay passed (source offsets 21..30 came last) is what the session's live filter starts from.
+    expect(await other.source.replay(1, checkpoint(1, 4), end1, () => {})).toBe(30n);
     expect(fromEighteenth.map((r) => r.n)).toEqual(liveAfter(1, 17).map((g) => g.n));
     expect(onTwo.map((r) => r.n)).toEqual(range(3, 7));
     // A range that ends before the log's end stops at `to`.

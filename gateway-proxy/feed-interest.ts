@@ -65,6 +65,7 @@ export interface PendingReplay {
   passed: bigint;
   to: bigint;
   onEvent: (event: EventEnvelope, origin: FeedOrigin) => void;
-  resolve: () => void;
+  /** With the highest source offset passed by `to`. */
+  resolve: (passed: bigint) => void;
   reject: (err: Error) => void;
 }

@@ -16,7 +16,7 @@ export type FeedRecord =
  * then the envelope.
  */
 export function readFeedRecord(message: ConsumedRecord, passed: bigint): FeedRecord {
-  const sourceOffset = headerOffset(message.headers);
+  const sourceOffset = sourceOffsetOf(message);
   if (sourceOffset === undefined) return { kind: 'invalid', reason: `missing or invalid ${SOURCE_OFFSET_HEADER} header`, sourceOffset: undefined };
   if (sourceOffset <= passed) return { kind: 'redelivery' };
   try {
@@ -34,7 +34,8 @@ export function recordBytes(message: ConsumedRecord): number {
   return bytes;
 }
 
-function headerOffset(headers: Record<string, Buffer>): bigint | undefined {
-  const text = headers[SOURCE_OFFSET_HEADER]?.toString();
+/** The record's `x-guildcast-source-offset`, undefined when it has none (or not a valid one); nothing else is parsed. */
+export function sourceOffsetOf(message: ConsumedRecord): bigint | undefined {
+  const text = message.headers[SOURCE_OFFSET_HEADER]?.toString();
   return text !== undefined && /^\d{1,19}$/.test(text) ? BigInt(text) : undefined;
 }

@@ -18,7 +18,7 @@ export interface FeedReplayOptions {
 
 export interface FeedReplay {
   /** DeliverySource.replay. */
-  replay(partition: number, from: FeedPosition, to: bigint, onEvent: (event: EventEnvelope, origin: FeedOrigin) => void): Promise<void>;
+  replay(partition: number, from: FeedPosition, to: bigint, onEvent: (event: EventEnvelope, origin: FeedOrigin) => void): Promise<bigint>;
   stop(): Promise<void>;
 }
 
@@ -61,7 +61,7 @@ export function feedReplay(options: FeedReplayOptions): FeedReplay {
     if (!set?.delete(replay)) return;
     if (set.size === 0) idle(replay.partition);
     metrics.replays.inc({ result: !err ? 'done' : err instanceof ReplayGoneError ? 'gone' : 'failed' });
-    err ? replay.reject(err) : replay.resolve();
+    err ? replay.reject(err) : replay.resolve(replay.passed);
   };
 
   /** Nobody needs the partition any more: pause it. */
@@ -133,7 +133,7 @@ export function feedReplay(options: FeedReplayOptions): FeedReplay {
         if (record.kind === 'event') {
           replay.passed = record.sourceOffset;
           try {
-            replay.onEvent(record.event, { partition, offset });
+            replay.onEvent(record.event, { partition, offset, sourceOffset: record.sourceOffset });
           } catch (err) {
             settle(replay, err as Error);
             continue;
@@ -202,9 +202,12 @@ export function feedReplay(options: FeedReplayOptions): FeedReplay {
         metrics.replays.inc({ result: 'gone' });
         throw new ReplayGoneError(`partition ${partition}: offset ${from.offset} is below the log start ${low}`);
       }
-      if (from.offset === to) return void metrics.replays.inc({ result: 'done' });
+      if (from.offset === to) {
+        metrics.replays.inc({ result: 'done' });
+        return from.passed;
+      }
       if (stopped) throw new Error('the feed stopped');
-      const done = new Promise<void>((resolve, reject) => {
+      const done = new Promise<bigint>((resolve, reject) => {
         const replay: PendingReplay = { partition, next: from.offset, passed: from.passed, to, onEvent, resolve, reject };
         const set = pending.get(partition) ?? new Set<PendingReplay>();
         set.add(replay);

@@ -31,6 +31,7 @@ export function kafkaDeliverySource(config: EdgeConfig, { kafka }: { kafka?: Kaf
         topic: names.deliveries,
         deadLetterTopic: names.deadLetter,
         groupId: `guildcast-edge-${config.EDGE_NODE_ID}`,
+        lookback: config.EDGE_FEED_LOOKBACK,
         ...target,
       });
       replays = feedReplay({

@@ -105,16 +105,16 @@ describe('MemoryDeliverySource', () => {
     const { source, got } = await started();
     expect(source.partitionCount()).toBe(4);
     const first = source.push(messageEvent(guild, 1));
-    expect(first).toEqual({ partition: partitionForKey(guild, 4), offset: 0n });
+    expect(first).toEqual({ partition: partitionForKey(guild, 4), offset: 0n, sourceOffset: 0n });
     expect(got).toEqual([]);
     expect(source.positions([first.partition])).toEqual(new Map());
 
     const wanted = await source.want([first.partition]);
-    // Starts at the end: the record pushed before the want is not handed on, but the log kept it.
-    expect(wanted).toEqual(new Map([[first.partition, { offset: 1n, passed: -1n }]]));
+    // Starts at the end: the record pushed before the want is not handed on, but the log kept it, and its source offset counts as passed (the lookback).
+    expect(wanted).toEqual(new Map([[first.partition, { offset: 1n, passed: 0n }]]));
     source.push(messageEvent(guild, 2));
     source.push(...at((first.partition + 1) % 4, 3));
-    expect(got).toEqual([{ n: 2, partition: first.partition, offset: 1n }]);
+    expect(got).toEqual([{ n: 2, partition: first.partition, offset: 1n, sourceOffset: 1n }]);
     expect(source.positions([0, 1, 2, 3])).toEqual(new Map([[first.partition, { offset: 2n, passed: 1n }]]));
     expect(source.bounds((first.partition + 1) % 4)).toEqual({ start: 0n, end: 1n });
   });
@@ -133,7 +133,7 @@ describe('MemoryDeliverySource', () => {
     source.push(...at(2, 3));
     source.push(...at(2, 4));
     expect(source.positions([2])).toEqual(new Map());
-    expect((await source.want([2])).get(2)).toEqual({ offset: 4n, passed: -1n });
+    expect((await source.want([2])).get(2)).toEqual({ offset: 4n, passed: 3n });
     source.push(...at(2, 5));
     expect(got.map((g) => g.n)).toEqual([1, 2, 5]);
     expect(() => source.release([3, 3, 1])).toThrow(/partition 1 released more often than wanted/);
@@ -155,6 +155,32 @@ describe('MemoryDeliverySource', () => {
       [4, 4n],
     ]);
     expect(source.positions([0]).get(0)).toEqual({ offset: 5n, passed: 12n });
+  });
+
+  it("drops fanout's redeliveries that straddle a partition's start: the lookback's source offsets count as passed", async () => {
+    const { source, got } = await started();
+    for (let n = 0; n < 10; n++) source.push(messageEvent(guild, n), { partition: 0, sourceOffset: BigInt(n) });
+    // Fanout crashed and is sending 6..9 again: two of them are in the log when the partition starts being read.
+    source.push(messageEvent(guild, 6), { partition: 0, sourceOffset: 6n });
+    source.push(messageEvent(guild, 7), { partition: 0, sourceOffset: 7n });
+    expect((await source.want([0])).get(0)).toEqual({ offset: 12n, passed: 9n });
+    for (const n of [8, 9, 10, 11]) source.push(messageEvent(guild, n), { partition: 0, sourceOffset: BigInt(n) });
+    expect(got.map((g) => g.n)).toEqual([10, 11]);
+
+    // Without a lookback the new reader takes 8 and 9 for new events.
+    const blind = new MemoryDeliverySource({ partitions: 1, lookback: 0 });
+    const seen: unknown[] = [];
+    await blind.start({
+      metrics: createEdgeMetrics(createRegistry('memory-source-blind', { defaults: false })),
+      logger: silentLogger,
+      onEvent: (event) => void seen.push((event.d as { n: unknown }).n),
+      onLoss: () => {},
+      onFatal: () => {},
+    });
+    blind.push(messageEvent(guild, 9), { sourceOffset: 9n, partition: 0 });
+    await blind.want([0]);
+    blind.push(messageEvent(guild, 8), { sourceOffset: 8n, partition: 0 });
+    expect(seen).toEqual([8]);
   });
 
   it('offers a record whose handler threw again, and only it', async () => {
@@ -179,7 +205,8 @@ describe('MemoryDeliverySource', () => {
     const replayed: Got[] = [];
     const collect = (event: { d: unknown }, origin: { partition: number; offset: bigint }) => void replayed.push({ n: (event.d as { n: unknown }).n, ...origin });
 
-    await source.replay(3, { offset: 2n, passed: 1n }, 7n, collect);
+    // Resolves with what it passed: a live record at or below it is a redelivery for the replayed session.
+    expect(await source.replay(3, { offset: 2n, passed: 1n }, 7n, collect)).toBe(5n);
     expect(replayed.map((r) => [r.n, r.offset])).toEqual([
       [2, 2n],
       [3, 3n],
@@ -195,14 +222,14 @@ describe('MemoryDeliverySource', () => {
     expect(replayed.map((r) => r.n)).toEqual([]); // served after the call returned
     await Promise.resolve();
     source.push(...at(3, 7));
-    await pending;
+    expect(await pending).toBe(7n);
     expect(replayed.map((r) => r.n)).toEqual([5, 6, 7]);
 
     source.trim(3, 4n);
     expect(losses).toEqual([]); // the live position was past it
     await expect(source.replay(3, { offset: 3n, passed: -1n }, 5n, collect)).rejects.toThrow(ReplayGoneError);
     await expect(source.replay(3, { offset: 6n, passed: -1n }, 5n, collect)).rejects.toThrow(RangeError);
-    await expect(source.replay(3, { offset: 4n, passed: -1n }, 4n, collect)).resolves.toBeUndefined();
+    await expect(source.replay(3, { offset: 4n, passed: -1n }, 4n, collect)).resolves.toBe(-1n);
   });
 
   it('counts the event being handled as handled in positions() called from its handler', async () => {

@@ -1,11 +1,13 @@
 import { routingKey, type EventEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
-import { ReplayGoneError, type DeliveryLoss, type DeliverySource, type DeliveryTarget, type FeedOrigin, type FeedPosition } from './delivery-source.ts';
+import { DEFAULT_FEED_LOOKBACK, ReplayGoneError, type DeliveryLoss, type DeliverySource, type DeliveryTarget, type FeedOrigin, type FeedPosition } from './delivery-source.ts';
 import { checkFeedPartitions, checkReplayRange, Interest, type PendingReplay } from './feed-interest.ts';
 
 export interface MemoryDeliverySourceOptions {
   /** Partitions of the feed; default 12 (KAFKA_EVENT_PARTITIONS' default). */
   partitions?: number;
+  /** Records before a partition's end whose source offsets count as passed when it starts being read (EDGE_FEED_LOOKBACK). */
+  lookback?: number;
 }
 
 export interface PushOptions {
@@ -53,10 +55,12 @@ export class MemoryDeliverySource implements DeliverySource {
   /** Positions of the partitions being read. */
   private readonly reading = new Map<number, Reading>();
   private readonly replays = new Set<PendingReplay>();
+  private readonly lookback: number;
 
-  constructor({ partitions = 12 }: MemoryDeliverySourceOptions = {}) {
+  constructor({ partitions = 12, lookback = DEFAULT_FEED_LOOKBACK }: MemoryDeliverySourceOptions = {}) {
     if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
     this.count = partitions;
+    this.lookback = lookback;
     this.logs = Array.from({ length: partitions }, () => ({ start: 0n, records: [], lastSource: -1n }));
     this.interest = new Interest(partitions);
   }
@@ -78,7 +82,7 @@ export class MemoryDeliverySource implements DeliverySource {
 
   async want(partitions: readonly number[]): Promise<Map<number, FeedPosition>> {
     if (this.stopped) throw new Error('the memory feed stopped');
-    for (const partition of this.interest.want(partitions)) this.reading.set(partition, { offset: this.end(partition), passed: -1n });
+    for (const partition of this.interest.want(partitions)) this.reading.set(partition, { offset: this.end(partition), passed: this.passedAtEnd(partition) });
     return this.positions(partitions);
   }
 
@@ -96,8 +100,8 @@ export class MemoryDeliverySource implements DeliverySource {
     return out;
   }
 
-  replay(partition: number, from: FeedPosition, to: bigint, onEvent: (event: EventEnvelope, origin: FeedOrigin) => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  replay(partition: number, from: FeedPosition, to: bigint, onEvent: (event: EventEnvelope, origin: FeedOrigin) => void): Promise<bigint> {
+    return new Promise<bigint>((resolve, reject) => {
       checkReplayRange(partition, from, to, this.count);
       if (this.stopped) throw new Error('the memory feed stopped');
       const log = this.logs[partition]!;
@@ -183,7 +187,15 @@ export class MemoryDeliverySource implements DeliverySource {
     log.records.push({ event, sourceOffset });
     for (const replay of this.replays) if (replay.partition === partition) this.serveReplay(replay);
     this.deliver(partition);
-    return { partition, offset };
+    return { partition, offset, sourceOffset };
+  }
+
+  /** The highest source offset among the lookback's records before the end, as the Kafka source reads them on a start. */
+  private passedAtEnd(partition: number): bigint {
+    const records = this.logs[partition]!.records;
+    let passed = -1n;
+    for (let i = Math.max(0, records.length - this.lookback); i < records.length; i++) if (records[i]!.sourceOffset > passed) passed = records[i]!.sourceOffset;
+    return passed;
   }
 
   private end(partition: number): bigint {
@@ -210,7 +222,7 @@ export class MemoryDeliverySource implements DeliverySource {
       if (!record.event) continue;
       try {
         // Counted as handled while its handler runs (positions() from inside it includes it), as the Kafka source does.
-        target.onEvent(record.event, { partition, offset });
+        target.onEvent(record.event, { partition, offset, sourceOffset: record.sourceOffset });
       } catch (err) {
         // Offered again later, unless the handler released the partition.
         if (this.reading.get(partition) === reading) {
@@ -231,13 +243,13 @@ export class MemoryDeliverySource implements DeliverySource {
         const record = this.record(replay.partition, replay.next);
         if (!record) return; // waits for pushes up to `to`
         if (record.sourceOffset > replay.passed) {
-          if (record.event) replay.onEvent(record.event, { partition: replay.partition, offset: replay.next });
+          if (record.event) replay.onEvent(record.event, { partition: replay.partition, offset: replay.next, sourceOffset: record.sourceOffset });
           replay.passed = record.sourceOffset;
         }
         replay.next += 1n;
       }
       this.replays.delete(replay);
-      replay.resolve();
+      replay.resolve(replay.passed);
     } catch (err) {
       this.replays.delete(replay);
       replay.reject(err as Error);

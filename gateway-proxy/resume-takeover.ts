@@ -66,7 +66,8 @@ export async function takeOver(ctx: TakeoverContext, connection: GatewayConnecti
       lease.release();
       throw new Error(`partition ${partition} is not read right after it was wanted`);
     }
-    if (from.offset > at.offset) floors.set(partition, from);
+    // This node may have started reading the partition after the checkpoint: its filter has not seen what the session's has.
+    if (from.offset > at.offset || (from.offset === at.offset && from.passed > at.passed)) floors.set(partition, from);
     else if (from.offset < at.offset) ranges.push({ partition, from, to: at.offset });
   }
   const stale = ctx.sessions.get(stored.id);
@@ -90,14 +91,17 @@ export async function takeOver(ctx: TakeoverContext, connection: GatewayConnecti
     return 'closed';
   }
   let replayed = 0;
+  /** What each replay passed: live records at or below it are fanout's redeliveries of what the replay sent. */
+  const replayedTo = new Map<number, FeedPosition>();
   try {
     for (const { partition, from, to } of ranges) {
-      await ctx.source.replay(partition, from, to, (event) => {
+      const passed = await ctx.source.replay(partition, from, to, (event) => {
         const prepared = prepareEvent(event);
         if (!ctx.dispatcher.routes(session, prepared)) return;
         session.deliverReplayed(prepared);
         replayed++;
       });
+      replayedTo.set(partition, { offset: to, passed });
     }
     await ctx.checkpointer.flushed(session);
   } catch (err) {
@@ -110,7 +114,7 @@ export async function takeOver(ctx: TakeoverContext, connection: GatewayConnecti
   }
   if (session.invalidated) return connection.session === session ? 'invalid' : 'closed';
   session.dispatch(frameBody('RESUMED', null));
-  session.releaseLive();
+  session.releaseLive(replayedTo);
   ctx.checkpointer.take(session);
   ctx.metrics.resumeRepeats.inc(clientSeq - checkpoint.seq);
   ctx.metrics.resumeReplayed.inc(replayed);

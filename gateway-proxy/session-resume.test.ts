@@ -28,6 +28,8 @@ interface Node {
 function fleet(env: Record<string, string> = {}) {
   const store = new MemorySessionStore(silentLogger);
   const nodes: Node[] = [];
+  /** Every message pushed, with where the feed put it. */
+  const log: { event: EventEnvelope; partition: number; sourceOffset: bigint }[] = [];
   let n = 0;
   return {
     store,
@@ -57,11 +59,19 @@ function fleet(env: Record<string, string> = {}) {
     /** Appends the next message of `guild` to every node's feed; returns its number. */
     push(guild: string): number {
       const event: EventEnvelope = messageEvent(guild, ++n);
+      let origin;
       for (const node of nodes) {
         if (!node.alive) continue;
-        node.source.push(event);
+        origin = node.source.push(event);
       }
+      if (origin) log.push({ event, partition: origin.partition, sourceOffset: origin.sourceOffset });
       return n;
+    },
+    /** Fanout after a crash: messages `first`..`last` appended again, with their source offsets. */
+    redeliver(first: number, last: number): void {
+      for (const { event, partition, sourceOffset } of log.slice(first - 1, last)) {
+        for (const node of nodes) if (node.alive) node.source.push(event, { partition, sourceOffset });
+      }
     },
     get pushed(): number {
       return n;
@@ -204,6 +214,58 @@ describe('RESUME on any node, through a shared session store', () => {
     const replayed = messages(second).slice(0, repeated);
     const byNumber = (x: number, y: number) => x - y;
     expect(replayed.sort(byNumber)).toEqual(messages(first).slice(messages(first).length - repeated).sort(byNumber));
+  });
+
+  // Fanout crashed too and sends again what it had not committed; node B starts reading the partition only now, so its own filter has passed nothing.
+  it("fanout's redeliveries after a takeover at the checkpoint's position reach nobody twice", async () => {
+    const f = track(fleet());
+    const [a, b] = [await f.start('a'), await f.start('b')];
+    const guilds = [guildOnShard(0, 1, 6)];
+    const { client: first, token, sessionId } = await identify(a, guilds);
+    for (let i = 0; i < 10; i++) f.push(guilds[0]!);
+    await received(first, 10);
+    const drained = a.edge.drain();
+    await eventually('op 7', () => first.frames.find((frame) => frame.op === 7), 10_000);
+    const seq = first.lastSeq()!;
+    first.close();
+    await drained;
+
+    const second = await resume(b, token, sessionId, seq);
+    await eventually('RESUMED', () => second.dispatches('RESUMED')[0], 10_000);
+    f.redeliver(6, 10);
+    for (let i = 0; i < 5; i++) f.push(guilds[0]!);
+    await received(second, 5);
+    await pause(50);
+
+    expect(messages(second)).toEqual([11, 12, 13, 14, 15]);
+    expect(lostAndRepeated(f.pushed, first, second)).toEqual({ lost: 0, repeated: 0 });
+    expect(await metricValue(b.registry, 'guildcast_edge_resumes_by_path_total', { path: 'replayed' })).toBe(1);
+  });
+
+  it("fanout's redeliveries of what a takeover replayed reach nobody twice", async () => {
+    const f = track(fleet({ EDGE_SESSION_CHECKPOINT_MS: '200' }));
+    const [a, b] = [await f.start('a'), await f.start('b')];
+    const guilds = [guildOnShard(0, 1, 7)];
+    const { client: first, token, sessionId } = await identify(a, guilds);
+    for (let i = 0; i < 10; i++) f.push(guilds[0]!);
+    await received(first, 10);
+    await eventually('a periodic checkpoint', async () => ((await f.store.load(sessionId))?.checkpoints.at(-1)?.seq === first.lastSeq() ? true : undefined), 10_000);
+    for (let i = 0; i < 10; i++) f.push(guilds[0]!);
+    await received(first, 20);
+    const seq = first.lastSeq()!;
+    await f.kill(a);
+
+    // B replays 11..20 (the client saw them, so they are counted repeats); fanout then sends 14..20 again.
+    const second = await resume(b, token, sessionId, seq);
+    await eventually('RESUMED', () => second.dispatches('RESUMED')[0], 10_000);
+    await received(second, 10);
+    f.redeliver(14, 20);
+    for (let i = 0; i < 5; i++) f.push(guilds[0]!);
+    await received(second, 15);
+    await pause(50);
+
+    expect(messages(second)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    expect(await metricValue(b.registry, 'guildcast_edge_resume_repeats_total')).toBe(10);
   });
 
   it('answers op 9 to a RESUME whose seq is older than every checkpoint', async () => {

@@ -33,10 +33,13 @@ export class Session extends GatewaySession {
   /** The session's partitions, held from IDENTIFY/RESUME until it is forgotten. */
   lease: InterestLease | undefined;
   /** Live events that arrived while a takeover replays from the feed; delivered after RESUMED. */
-  private held: PreparedEvent[] | null = null;
+  private held: { event: PreparedEvent; origin: FeedOrigin | undefined }[] | null = null;
   /**
-   * Per partition, the checkpoint position when this node reads the partition behind it: live
-   * records below it reached the client through the previous owner already.
+   * Per partition, what reached the client before this node's live records did (through the
+   * previous owner, or the takeover's replay): live records below `offset`, and redeliveries with
+   * a source offset at or below `passed`, are not sent. This node's own feed filter may know
+   * less: it started reading the partition later than the session's history began. A floor goes
+   * once a record passes it, since the feed's filter is past it from then on.
    */
   private floors: Map<number, FeedPosition> | undefined;
 
@@ -67,9 +70,8 @@ export class Session extends GatewaySession {
 
   /** A live event from the dispatcher. */
   deliver(event: PreparedEvent): void {
-    if (this.floors && !this.aboveFloor()) return;
-    if (this.held) this.held.push(event);
-    else this.send(event);
+    if (this.held) this.held.push({ event, origin: this.cursor.origin });
+    else if (!this.floors || this.aboveFloor(this.cursor.origin)) this.send(event);
   }
 
   /** An event replayed from the feed during a takeover (the dispatcher's routing already applied). */
@@ -78,30 +80,37 @@ export class Session extends GatewaySession {
   }
 
   /** From now on live events wait in a queue (a takeover is about to replay); `floors` as above. */
-  holdLive(floors: Map<number, FeedPosition>): void {
+  holdLive(floors: ReadonlyMap<number, FeedPosition>): void {
     this.held = [];
-    if (floors.size > 0) this.floors = floors;
+    this.raiseFloors(floors);
   }
 
-  /** Delivers the held live events and goes live. */
-  releaseLive(): void {
+  /** Delivers the held live events that are above the floors (with the replay's `floors` added) and goes live. */
+  releaseLive(floors: ReadonlyMap<number, FeedPosition> = new Map()): void {
+    this.raiseFloors(floors);
     const held = this.held ?? [];
     this.held = null;
-    for (const event of held) this.send(event);
+    for (const { event, origin } of held) if (!this.floors || this.aboveFloor(origin)) this.send(event);
   }
 
   /** Where the session's stream stands on `partition`, given the feed's live position there. */
   positionOn(partition: number, live: FeedPosition): FeedPosition {
     const floor = this.floors?.get(partition);
-    return floor && floor.offset > live.offset ? floor : live;
+    return floor ? furthest(floor, live) : live;
   }
 
-  private aboveFloor(): boolean {
-    const origin = this.cursor.origin;
+  private raiseFloors(floors: ReadonlyMap<number, FeedPosition>): void {
+    for (const [partition, floor] of floors) {
+      const current = this.floors?.get(partition);
+      (this.floors ??= new Map()).set(partition, current ? furthest(current, floor) : floor);
+    }
+  }
+
+  private aboveFloor(origin: FeedOrigin | undefined): boolean {
     if (!origin) return true;
     const floor = this.floors!.get(origin.partition);
     if (floor === undefined) return true;
-    if (origin.offset < floor.offset) return false;
+    if (origin.offset < floor.offset || origin.sourceOffset <= floor.passed) return false;
     this.floors!.delete(origin.partition);
     if (this.floors!.size === 0) this.floors = undefined;
     return true;
@@ -110,4 +119,9 @@ export class Session extends GatewaySession {
   private send(event: PreparedEvent): void {
     this.dispatch((this.intents & GatewayIntentBits.MessageContent) !== 0 ? event.body : event.withoutContent());
   }
+}
+
+/** The later of two positions on one partition, offset and source offset each. */
+function furthest(a: FeedPosition, b: FeedPosition): FeedPosition {
+  return { offset: a.offset > b.offset ? a.offset : b.offset, passed: a.passed > b.passed ? a.passed : b.passed };
 }
