@@ -1,4 +1,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cassandraSpec } from '../../infra/local/cassandra.ts';
 import { kafkaSpec } from '../../infra/local/kafka.ts';
@@ -12,7 +15,7 @@ import { createTokenSigner, DEV_TOKEN_SECRET } from '../../gateway-proxy/index.t
 import { loadStoreConfig } from '../../store/index.ts';
 import { freePort } from '../kit/free-port.ts';
 import { LatencyRecorder, type LatencySummary } from '../kit/latency.ts';
-import { ProcessSampler } from '../kit/process-stats.ts';
+import { loopProbeEnv, ProcessSampler } from '../kit/process-stats.ts';
 import { Progress } from '../kit/progress.ts';
 import type { BenchResult } from '../kit/report.ts';
 import { nextRate } from '../kit/search.ts';
@@ -108,7 +111,10 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
 
   const procs: Record<string, ChildProcess> = {};
   const servers = await serverPids();
-  const sampler = new ProcessSampler(() => ({ driver: process.pid, ...Object.fromEntries(Object.entries(procs).filter(([, c]) => c.exitCode === null).map(([n, c]) => [n, c.pid!])), ...servers })).begin();
+  // Every Node process started below (both systems' and the bench's own) reports its event-loop delay here.
+  const loopDir = mkdtempSync(join(tmpdir(), 'guildcast-e2e-loop-'));
+  childEnv = { ...process.env, ...loopProbeEnv(loopDir) };
+  const sampler = new ProcessSampler(() => ({ driver: process.pid, ...Object.fromEntries(Object.entries(procs).filter(([, c]) => c.exitCode === null).map(([n, c]) => [n, c.pid!])), ...servers }), { loopDir }).begin();
   const progress = new Progress('e2e');
   const trials: E2eTrial[] = [];
   try {
@@ -127,7 +133,7 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
       // Every role in one process on one port, as `npm start` runs them (the api role comes along, idle).
       procs.guildcast = spawn(process.execPath, ['bin/guildcast.mjs', 'all'], {
         cwd: root,
-        env: { ...process.env, ...common, ...ingestEnv, ...fanoutEnv, ...edgeEnv, GUILDCAST_PORT: String(edgePort), GUILDCAST_LOCAL_INFRA: 'false', SIM_RATE: '0' },
+        env: { ...childEnv, ...common, ...ingestEnv, ...fanoutEnv, ...edgeEnv, GUILDCAST_PORT: String(edgePort), GUILDCAST_LOCAL_INFRA: 'false', SIM_RATE: '0' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
     } else {
@@ -223,6 +229,7 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
     await Promise.all(Object.values(procs).map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
     await admin.deleteTopics([...Object.values(topics), ...Object.values(plainTopics)]).catch(() => {});
     await admin.disconnect();
+    rmSync(loopDir, { recursive: true, force: true });
   }
 }
 
@@ -342,12 +349,15 @@ async function serverPids(): Promise<Record<string, number>> {
   return out;
 }
 
+/** The environment of every child: the driver's, with the event-loop probe (set once per run). */
+let childEnv: NodeJS.ProcessEnv = process.env;
+
 function role(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: { ...childEnv, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 function benchProcess(file: string, env: Record<string, string> = {}): ChildProcess {
-  return fork(here(`./${file}`), [], { execArgv: ['--import', 'tsx'], cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return fork(here(`./${file}`), [], { execArgv: ['--import', 'tsx'], cwd: root, env: { ...childEnv, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 async function stopProcesses(procs: Record<string, ChildProcess>, names: string[]): Promise<void> {

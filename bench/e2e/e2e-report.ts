@@ -41,6 +41,12 @@ export function e2eReport(o: E2eOptions, trials: E2eTrial[], timeline: BenchResu
       `CPU (% of one core) / peak RSS, ${system} at ${e.rate} msg/s: system ${total(part(false)).toFixed(0)}%: ${line(part(false))}; ` +
         `bench ${total(part(true)).toFixed(0)}%: ${line(part(true))}; machine ${availableParallelism() * 100}%`,
     );
+    const loops = Object.entries(e.processes).filter(([, p]) => p.loopDelayMs);
+    if (loops.length > 0)
+      findings.push(
+        `event-loop delay (ms: typical second's p99 / worst second's p99 / longest stall), ${system} at ${e.rate} msg/s: ` +
+          loops.map(([n, p]) => `${n} ${p.loopDelayMs!.p99Median.toFixed(1)} / ${p.loopDelayMs!.p99Worst.toFixed(1)} / ${p.loopDelayMs!.max.toFixed(0)}`).join(', '),
+      );
   }
   // Memory over a long trial (10 minutes at half the ceiling is issue 14's check): RSS at its end against its start.
   for (const t of trials.filter((x) => x.produced / x.rate >= 120))

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 const PAGE_BYTES = 4096;
@@ -17,13 +19,27 @@ export function processStats(pid: number): { cpuSeconds: number; rssBytes: numbe
   }
 }
 
-/** Samples named processes once a second: CPU use as a share of one core, and RSS. */
+/** One second of a process's event-loop delay, as loop-probe.ts writes it (ms beyond the probe's timer). */
+export interface LoopSecond {
+  p99: number;
+  max: number;
+}
+
+export interface ProcessSamplerOptions {
+  /** Where loop-probe.ts writes (its BENCH_LOOP_DIR): the event-loop delay of the Node processes that loaded it. */
+  loopDir?: string;
+}
+
+/** Samples named processes once a second: CPU use as a share of one core, RSS, and (for probed Node processes) event-loop delay. */
 export class ProcessSampler {
   private readonly last = new Map<string, { cpuSeconds: number; at: number }>();
-  readonly samples: { t: number; name: string; cpuPercent: number; rssMb: number }[] = [];
+  readonly samples: { t: number; name: string; cpuPercent: number; rssMb: number; loop: LoopSecond[] }[] = [];
   private timer?: NodeJS.Timeout;
+  private readonly start = performance.now();
+  /** Bytes of each probe file read so far. */
+  private readonly loopRead = new Map<number, number>();
 
-  constructor(private readonly processes: () => Record<string, number>, private readonly start = performance.now()) {}
+  constructor(private readonly processes: () => Record<string, number>, private readonly options: ProcessSamplerOptions = {}) {}
 
   begin(): this {
     this.sample();
@@ -37,7 +53,8 @@ export class ProcessSampler {
     this.sample();
   }
 
-  private sample(): void {
+  /** One sample of every process now (the timer takes one a second). */
+  sample(): void {
     const now = performance.now();
     for (const [name, pid] of Object.entries(this.processes())) {
       const stats = processStats(pid);
@@ -46,7 +63,33 @@ export class ProcessSampler {
       this.last.set(name, { cpuSeconds: stats.cpuSeconds, at: now });
       if (!before) continue;
       const cpuPercent = ((stats.cpuSeconds - before.cpuSeconds) / ((now - before.at) / 1000)) * 100;
-      this.samples.push({ t: (now - this.start) / 1000, name, cpuPercent, rssMb: stats.rssBytes / 1_048_576 });
+      this.samples.push({ t: (now - this.start) / 1000, name, cpuPercent, rssMb: stats.rssBytes / 1_048_576, loop: this.loopSeconds(pid) });
+    }
+  }
+
+  /** The seconds the process's probe wrote since the last sample (none for a process without the probe). */
+  private loopSeconds(pid: number): LoopSecond[] {
+    if (!this.options.loopDir) return [];
+    let fd;
+    try {
+      fd = openSync(join(this.options.loopDir, `${pid}.jsonl`), 'r');
+    } catch {
+      return [];
+    }
+    try {
+      const from = this.loopRead.get(pid) ?? 0;
+      const chunk = Buffer.alloc(64 * 1024);
+      const bytes = readSync(fd, chunk, 0, chunk.length, from);
+      const text = chunk.subarray(0, bytes).toString();
+      // A line the probe is still writing waits for the next sample.
+      const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+      this.loopRead.set(pid, from + Buffer.byteLength(complete));
+      return complete
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as LoopSecond);
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -62,11 +105,13 @@ export class ProcessSampler {
       const mine = samples.filter((s) => s.name === name);
       const rss = mine.map((s) => s.rssMb);
       const edge = Math.max(3, Math.floor(rss.length / 10));
+      const loop = mine.flatMap((s) => s.loop);
       out[name] = {
         cpuPercentMean: mine.reduce((s, x) => s + x.cpuPercent, 0) / mine.length,
         rssMbMax: Math.max(...rss),
         rssMbStart: median(rss.slice(0, edge)),
         rssMbEnd: median(rss.slice(-edge)),
+        ...(loop.length > 0 ? { loopDelayMs: { p99Median: median(loop.map((s) => s.p99)), p99Worst: Math.max(...loop.map((s) => s.p99)), max: Math.max(...loop.map((s) => s.max)) } } : {}),
       };
     }
     return out;
@@ -78,9 +123,17 @@ export interface ProcessSummary {
   rssMbMax: number;
   rssMbStart: number;
   rssMbEnd: number;
+  /** Event-loop delay over the window's seconds: the typical second's p99, the worst second's p99, and the longest stall. */
+  loopDelayMs?: { p99Median: number; p99Worst: number; max: number };
 }
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+/** The environment that makes a Node child load loop-probe.ts and write into `dir` (added to its own NODE_OPTIONS). */
+export function loopProbeEnv(dir: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const probe = fileURLToPath(new URL('./loop-probe.ts', import.meta.url));
+  return { BENCH_LOOP_DIR: dir, NODE_OPTIONS: [env.NODE_OPTIONS, `--import=${probe}`].filter(Boolean).join(' ') };
 }
