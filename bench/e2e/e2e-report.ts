@@ -44,8 +44,10 @@ export function e2eReport(o: E2eOptions, trials: E2eTrial[], timeline: BenchResu
     const loops = Object.entries(e.processes).filter(([, p]) => p.loopDelayMs);
     if (loops.length > 0)
       findings.push(
-        `event-loop delay (ms: typical second's p99 / worst second's p99 / longest stall), ${system} at ${e.rate} msg/s: ` +
-          loops.map(([n, p]) => `${n} ${p.loopDelayMs!.p99Median.toFixed(1)} / ${p.loopDelayMs!.p99Worst.toFixed(1)} / ${p.loopDelayMs!.max.toFixed(0)}`).join(', '),
+        `event-loop delay (ms: typical second's p99 / worst second's p99 / longest stall; GC: % of time, longest pause), ${system} at ${e.rate} msg/s: ` +
+          loops
+            .map(([n, p]) => `${n} ${p.loopDelayMs!.p99Median.toFixed(1)} / ${p.loopDelayMs!.p99Worst.toFixed(1)} / ${p.loopDelayMs!.max.toFixed(0)}${p.gc ? `; GC ${p.gc.percentOfTime.toFixed(1)}%, ${p.gc.longestPauseMs.toFixed(0)} ms` : ''}`)
+            .join(', '),
       );
   }
   // Memory over a long trial (10 minutes at half the ceiling is issue 14's check): RSS at its end against its start.

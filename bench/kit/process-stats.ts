@@ -23,6 +23,9 @@ export function processStats(pid: number): { cpuSeconds: number; rssBytes: numbe
 export interface LoopSecond {
   p99: number;
   max: number;
+  /** Garbage-collection pauses in that second: their sum and the longest (absent from older probes). */
+  gcMs?: number;
+  gcMaxMs?: number;
 }
 
 export interface ProcessSamplerOptions {
@@ -111,7 +114,12 @@ export class ProcessSampler {
         rssMbMax: Math.max(...rss),
         rssMbStart: median(rss.slice(0, edge)),
         rssMbEnd: median(rss.slice(-edge)),
-        ...(loop.length > 0 ? { loopDelayMs: { p99Median: median(loop.map((s) => s.p99)), p99Worst: Math.max(...loop.map((s) => s.p99)), max: Math.max(...loop.map((s) => s.max)) } } : {}),
+        ...(loop.length > 0
+          ? {
+              loopDelayMs: { p99Median: median(loop.map((s) => s.p99)), p99Worst: Math.max(...loop.map((s) => s.p99)), max: Math.max(...loop.map((s) => s.max)) },
+              gc: { percentOfTime: (100 * loop.reduce((sum, s) => sum + (s.gcMs ?? 0), 0)) / (loop.length * 1000), longestPauseMs: Math.max(...loop.map((s) => s.gcMaxMs ?? 0)) },
+            }
+          : {}),
       };
     }
     return out;
@@ -125,6 +133,8 @@ export interface ProcessSummary {
   rssMbEnd: number;
   /** Event-loop delay over the window's seconds: the typical second's p99, the worst second's p99, and the longest stall. */
   loopDelayMs?: { p99Median: number; p99Worst: number; max: number };
+  /** Garbage collection over the same seconds: pause time as a share of wall time, and the longest pause. */
+  gc?: { percentOfTime: number; longestPauseMs: number };
 }
 
 function median(values: number[]): number {
