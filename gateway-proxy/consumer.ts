@@ -65,8 +65,9 @@ type State = 'starting' | 'verifying' | 'fetching' | 'rebalancing' | 'restarting
  * hold a quarter of the shards reads about a quarter of the topic. A partition starts being read at
  * its end (sessions wanting it start empty, so older events have nobody to go to), then goes on
  * from the offset after the last record handled. Up to `lookback` records before that end are read
- * first for their source offsets only, so fanout's redeliveries that straddle it are dropped too. Offsets are never committed, because a restarted
- * process has no sessions to catch up; but within a process, every (re)join of the group (kafkajs
+ * first for their source offsets only, so fanout's redeliveries that straddle it are dropped too.
+ * Offsets are never committed, because a restarted process has no sessions to catch up; but
+ * within a process, every (re)join of the group (kafkajs
  * restarting a crashed consumer, a rebalance, or this module recreating a consumer kafkajs gave up
  * on) seeks the wanted partitions back to those positions and pauses the rest, so a consumer
  * restart never jumps to "latest". A position that fell below the log start (retention passed
