@@ -7,6 +7,7 @@ import type { BenchResult } from './kit/report.ts';
 import type { LoadShape } from './kit/workload.ts';
 import { e2eDefaults, runE2eBench } from './e2e/e2e-bench.ts';
 import { interestDefaults, runInterestBench } from './edge/interest-bench.ts';
+import { describePacedCpu, type PacedCpuRow } from './edge/paced-cpu.ts';
 import { persistDefaults, runPersistBench } from './persist/persist-bench.ts';
 import { runStoreBench } from './store/store-bench.ts';
 
@@ -144,8 +145,9 @@ async function runEdgeBench(o: CommonOptions): Promise<BenchResult> {
   });
   const file = /results: (\S+)/.exec(output)?.[1];
   if (!file) throw new Error('the edge bench wrote no result file');
-  const { rows } = JSON.parse(await readFile(file, 'utf8')) as {
+  const { rows, paced } = JSON.parse(await readFile(file, 'utf8')) as {
     rows: { server: string; sessions: number; deliveriesPerSecond: number; latency: import('./kit/latency.ts').LatencySummary; bytesPerIdleConnection?: { rss: number; heap: number } }[];
+    paced: PacedCpuRow[];
   };
   const edge = rows.filter((r) => r.server === 'edge');
   return {
@@ -158,8 +160,11 @@ async function runEdgeBench(o: CommonOptions): Promise<BenchResult> {
       baseline: { name: 'plain ws loop', perSecond: rows.find((p) => p.server !== 'edge' && p.sessions === r.sessions)?.deliveriesPerSecond ?? 0 },
     })),
     latency: rows.map((r) => ({ name: `${r.server}, ${r.sessions} sessions`, summary: r.latency, distribution: [] })),
-    findings: edge.map((r) => `${r.sessions} sessions: ${((r.bytesPerIdleConnection?.rss ?? 0) / 1024).toFixed(1)} KB RSS and ${((r.bytesPerIdleConnection?.heap ?? 0) / 1024).toFixed(1)} KB heap per idle connection (goal ≤ 30 KB)`),
-    extra: { rows },
+    findings: [
+      ...edge.map((r) => `${r.sessions} sessions: ${((r.bytesPerIdleConnection?.rss ?? 0) / 1024).toFixed(1)} KB RSS and ${((r.bytesPerIdleConnection?.heap ?? 0) / 1024).toFixed(1)} KB heap per idle connection (goal ≤ 30 KB)`),
+      ...describePacedCpu(paced),
+    ],
+    extra: { rows, paced },
   };
 }
 

@@ -11,6 +11,7 @@ import { createRegistry } from '../../core/metrics.ts';
 import type { EventEnvelope } from '../../core/events/envelope.ts';
 import { loadEdgeConfig, startEdge, createTokenSigner } from '../../gateway-proxy/index.ts';
 import { openLoop } from '../kit/open-loop.ts';
+import { describePacedCpu, measurePacedCpu, type PacedCpuRow } from './paced-cpu.ts';
 import type { LatencySummary } from '../kit/latency.ts';
 
 /**
@@ -18,11 +19,16 @@ import type { LatencySummary } from '../kit/latency.ts';
  * next to a plain `ws` loop (one send per socket per message) serving the same clients in the same
  * run, and memory per idle connection. Events are handed to the edge in-process (`edge.publish`),
  * not through Kafka: this measures the edge's dispatch path (fan-out, framing, writes) only.
- * Clients run in a child process. `npx tsx bench/edge/run.ts [--sessions 1000,10000] [--seconds 4]`
+ * Clients run in a child process. Then CPU per delivery with 100 sessions at paced rates (100
+ * and 1,000 msg/s), where events come one by one as they do from Kafka at low rates.
+ * `npx tsx bench/edge/run.ts [--sessions 1000,10000] [--seconds 4] [--paced-seconds 5]`
  */
 const args = new Map(process.argv.slice(2).map((a, i, all) => [a, all[i + 1]] as const).filter(([a]) => a.startsWith('--')));
 const SESSIONS = (args.get('--sessions') ?? '1000,10000').split(',').map(Number);
 const SECONDS = Number(args.get('--seconds') ?? 4);
+const PACED_SECONDS = Number(args.get('--paced-seconds') ?? 5);
+const PACED_SESSIONS = 100;
+const PACED_RATES = [100, 1_000];
 const LATENCY_DELIVERIES_PER_SECOND = 20_000;
 const GUILD = String(123_456_789n << 22n);
 const CONTENT = 'x'.repeat(200);
@@ -41,6 +47,8 @@ const config = loadEdgeConfig({
   EDGE_IDENTIFIES_PER_5S: '1000000',
   EDGE_MAX_BUFFERED_BYTES: String(64 << 20),
   EDGE_HEARTBEAT_INTERVAL_MS: '3600000',
+  // Closed sessions are dropped soon, so one phase's leftovers do not cost the next one CPU.
+  EDGE_RESUME_WINDOW_MS: '1000',
 });
 const edge = await startEdge(config, { logger: silentLogger, registry: createRegistry('bench-edge', { defaults: false }), consumeDeliveries: false });
 const token = await createTokenSigner(secret).mint({ subject: 'bench', guilds: [GUILD], ttlSeconds: 3600 });
@@ -124,10 +132,32 @@ for (const sessions of SESSIONS) {
   }
 }
 
+// After the rounds above: the closed sessions' resume window (1 s here) has passed and the kernel has torn their sockets down.
+await new Promise((r) => setTimeout(r, 3_000));
+gc();
+const paced: PacedCpuRow[] = await measurePacedCpu({
+  targets: Object.entries(targets).map(([name, target]) => ({ name, publish: target.publish })),
+  connect: async (target, count) => {
+    const { url, gateway } = targets[target.name as keyof typeof targets];
+    await ask({ cmd: 'connect', url, count, gateway, token });
+    await new Promise((r) => setTimeout(r, 500));
+  },
+  received: (total) => ask({ cmd: 'expect', total }),
+  disconnect: async () => {
+    await ask({ cmd: 'close' });
+    await new Promise((r) => setTimeout(r, 500));
+  },
+  makeEvent: () => void event(),
+  sessions: PACED_SESSIONS,
+  rates: PACED_RATES,
+  seconds: PACED_SECONDS,
+});
+for (const line of describePacedCpu(paced)) console.log(line);
+
 const dir = new URL('../results/', import.meta.url).pathname;
 mkdirSync(dir, { recursive: true });
 const file = `${dir}edge-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-writeFileSync(file, JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, rows }, null, 2));
+writeFileSync(file, JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, rows, paced }, null, 2));
 console.log(`results: ${file}`);
 child.kill();
 plain.close();

@@ -1,0 +1,112 @@
+
+/** A server under test, as the edge bench drives it: publish one event to every connected session. */
+export interface PacedTarget {
+  name: string;
+  publish(): void;
+}
+
+export interface PacedCpuOptions {
+  targets: readonly PacedTarget[];
+  /** Connects `sessions` clients to the target; resolves once they receive. */
+  connect(target: PacedTarget, sessions: number): Promise<void>;
+  /** Resolves once the clients together received `total` since connecting. */
+  received(total: number): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Builds the event `publish` sends, without sending it: the open loop's own cost is measured with it and taken off. */
+  makeEvent(): void;
+  sessions: number;
+  rates: readonly number[];
+  seconds: number;
+}
+
+export interface PacedCpuRow {
+  server: string;
+  sessions: number;
+  msgPerSecond: number;
+  deliveries: number;
+  /** This process's CPU per delivery (user + system), less the pacing loop's own CPU at that rate; the mean of `trials`. */
+  cpuMicrosPerDelivery: number;
+  trials: number[];
+}
+
+/**
+ * CPU per delivery at paced rates (the edge bench's throughput rounds are bursts, where every
+ * socket's frames share one write): events come one by one on an open loop, as they do from Kafka
+ * at a low rate, so a server that writes once per socket per event pays that write per delivery.
+ * The pacing loop and the event's construction cost this process CPU too; they are measured alone
+ * at each rate and taken off.
+ */
+export async function measurePacedCpu(options: PacedCpuOptions): Promise<PacedCpuRow[]> {
+  const durationMs = options.seconds * 1000;
+  const loopCost = new Map<number, number>();
+  for (const rate of options.rates) loopCost.set(rate, await cpuDuring(() => paced(rate, durationMs, () => options.makeEvent())));
+
+  const rows: PacedCpuRow[] = [];
+  // A B B A: neither server gains from its place in the run (the machine's state drifts).
+  for (const target of [...options.targets, ...[...options.targets].reverse()]) {
+    await options.connect(target, options.sessions);
+    let delivered = 0;
+    for (const rate of options.rates) {
+      let deliveries = 0;
+      const micros = await cpuDuring(async () => {
+        const fired = await paced(rate, durationMs, () => target.publish());
+        deliveries = fired * options.sessions;
+        await options.received(delivered + deliveries);
+      });
+      delivered += deliveries;
+      rows.push({ server: target.name, sessions: options.sessions, msgPerSecond: rate, deliveries, cpuMicrosPerDelivery: (micros - loopCost.get(rate)!) / deliveries, trials: [] });
+    }
+    await options.disconnect();
+  }
+  return meanPerServerAndRate(rows);
+}
+
+function meanPerServerAndRate(rows: readonly PacedCpuRow[]): PacedCpuRow[] {
+  const groups = new Map<string, PacedCpuRow[]>();
+  for (const row of rows) {
+    const key = `${row.server}\u0000${row.msgPerSecond}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => ({
+    ...group[0]!,
+    deliveries: group.reduce((sum, row) => sum + row.deliveries, 0),
+    cpuMicrosPerDelivery: group.reduce((sum, row) => sum + row.cpuMicrosPerDelivery, 0) / group.length,
+    trials: group.map((row) => row.cpuMicrosPerDelivery),
+  }));
+}
+
+/** Per server: CPU per delivery at each rate, and the lowest rate's ÷ the highest's (the goal: at most 1 for the edge). */
+export function describePacedCpu(paced: readonly PacedCpuRow[]): string[] {
+  const servers = [...new Set(paced.map((row) => row.server))];
+  return servers.map((server) => {
+    const rows = paced.filter((row) => row.server === server).sort((a, b) => a.msgPerSecond - b.msgPerSecond);
+    const perRate = rows.map((row) => `${row.cpuMicrosPerDelivery.toFixed(2)} µs at ${row.msgPerSecond.toLocaleString('en')} msg/s`).join(', ');
+    const ratio = rows[0]!.cpuMicrosPerDelivery / rows.at(-1)!.cpuMicrosPerDelivery;
+    const goal = server === 'edge' ? ` (goal ≤ 1: ${ratio <= 1 ? 'met' : 'missed'})` : '';
+    return `${server}, ${rows[0]!.sessions} sessions, events paced one by one: CPU per delivery ${perRate}; lowest ÷ highest rate ${ratio.toFixed(2)}${goal}`;
+  });
+}
+
+async function cpuDuring(work: () => Promise<unknown>): Promise<number> {
+  const before = process.cpuUsage();
+  await work();
+  const { user, system } = process.cpuUsage(before);
+  return user + system;
+}
+
+/**
+ * Fires the events due at `rate` on a 1 ms timer, never spinning: the kit's open loop spins on
+ * setImmediate above 500/s, which fills every idle moment with CPU of its own and so hides what
+ * the server costs.
+ */
+async function paced(rate: number, durationMs: number, fire: () => void): Promise<number> {
+  const total = Math.floor((rate * durationMs) / 1000);
+  const start = performance.now();
+  let fired = 0;
+  while (fired < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
+    for (; fired < due; fired++) fire();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return fired;
+}
