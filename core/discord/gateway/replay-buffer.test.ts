@@ -24,3 +24,24 @@ describe('ReplayBuffer', () => {
     expect(buffer.after(5)).toBeNull();
   });
 });
+
+describe('ReplayBuffer bodies', () => {
+  it('gives each replayed frame the body it was pushed with, after wrapping around', () => {
+    const buffer = new ReplayBuffer(3);
+    const bodies = Array.from({ length: 8 }, (_, i) => frameBody('X', { i }));
+    bodies.forEach((b, i) => buffer.push({ seq: 41 + i, body: b }));
+    expect(buffer.after(45)).toEqual([
+      { seq: 46, body: bodies[5] },
+      { seq: 47, body: bodies[6] },
+      { seq: 48, body: bodies[7] },
+    ]);
+    expect(buffer.after(44)).toBeNull();
+    expect(buffer.after(48)).toEqual([]);
+  });
+
+  it('refuses a seq that does not follow the previous one', () => {
+    const buffer = new ReplayBuffer(3);
+    buffer.push({ seq: 5, body });
+    expect(() => buffer.push({ seq: 7, body })).toThrow(RangeError);
+  });
+});
