@@ -145,9 +145,10 @@ async function runEdgeBench(o: CommonOptions): Promise<BenchResult> {
   });
   const file = /results: (\S+)/.exec(output)?.[1];
   if (!file) throw new Error('the edge bench wrote no result file');
-  const { rows, paced } = JSON.parse(await readFile(file, 'utf8')) as {
+  const { rows, paced, replay } = JSON.parse(await readFile(file, 'utf8')) as {
     rows: { server: string; sessions: number; deliveriesPerSecond: number; latency: import('./kit/latency.ts').LatencySummary; bytesPerIdleConnection?: { rss: number; heap: number } }[];
     paced: PacedCpuRow[];
+    replay: { capacity: number; heapBytesPerSession: number };
   };
   const edge = rows.filter((r) => r.server === 'edge');
   return {
@@ -163,8 +164,9 @@ async function runEdgeBench(o: CommonOptions): Promise<BenchResult> {
     findings: [
       ...edge.map((r) => `${r.sessions} sessions: ${((r.bytesPerIdleConnection?.rss ?? 0) / 1024).toFixed(1)} KB RSS and ${((r.bytesPerIdleConnection?.heap ?? 0) / 1024).toFixed(1)} KB heap per idle connection (goal ≤ 30 KB)`),
       ...describePacedCpu(paced),
+      `a session's replay buffer, full (${replay.capacity.toLocaleString('en')} frames, bodies shared): ${(replay.heapBytesPerSession / 1024).toFixed(1)} KB heap`,
     ],
-    extra: { rows, paced },
+    extra: { rows, paced, replay },
   };
 }
 

@@ -12,6 +12,7 @@ import type { EventEnvelope } from '../../core/events/envelope.ts';
 import { loadEdgeConfig, startEdge, createTokenSigner } from '../../gateway-proxy/index.ts';
 import { openLoop } from '../kit/open-loop.ts';
 import { describePacedCpu, measurePacedCpu, type PacedCpuRow } from './paced-cpu.ts';
+import { replayHeapPerSession } from './replay-memory.ts';
 import type { LatencySummary } from '../kit/latency.ts';
 
 /**
@@ -154,10 +155,13 @@ const paced: PacedCpuRow[] = await measurePacedCpu({
 });
 for (const line of describePacedCpu(paced)) console.log(line);
 
+const replay = { capacity: config.EDGE_RESUME_BUFFER_EVENTS, heapBytesPerSession: replayHeapPerSession(gc, { capacity: config.EDGE_RESUME_BUFFER_EVENTS }) };
+console.log(`heap per session with a full ${replay.capacity.toLocaleString('en')}-frame replay buffer: ${(replay.heapBytesPerSession / 1024).toFixed(1)} KB`);
+
 const dir = new URL('../results/', import.meta.url).pathname;
 mkdirSync(dir, { recursive: true });
 const file = `${dir}edge-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-writeFileSync(file, JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, rows, paced }, null, 2));
+writeFileSync(file, JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, rows, paced, replay }, null, 2));
 console.log(`results: ${file}`);
 child.kill();
 plain.close();
