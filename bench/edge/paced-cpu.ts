@@ -1,3 +1,4 @@
+import { openLoop } from '../kit/open-loop.ts';
 
 /** A server under test, as the edge bench drives it: publish one event to every connected session. */
 export interface PacedTarget {
@@ -94,19 +95,7 @@ async function cpuDuring(work: () => Promise<unknown>): Promise<number> {
   return user + system;
 }
 
-/**
- * Fires the events due at `rate` on a 1 ms timer, never spinning: the kit's open loop spins on
- * setImmediate above 500/s, which fills every idle moment with CPU of its own and so hides what
- * the server costs.
- */
-async function paced(rate: number, durationMs: number, fire: () => void): Promise<number> {
-  const total = Math.floor((rate * durationMs) / 1000);
-  const start = performance.now();
-  let fired = 0;
-  while (fired < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-    for (; fired < due; fired++) fire();
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  return fired;
+/** Fires the events due at `rate` on a 1 ms timer (never spinning); returns how many. */
+async function paced(ratePerSecond: number, durationMs: number, fire: () => void): Promise<number> {
+  return (await openLoop({ ratePerSecond, durationMs, fire, timerOnly: true })).fired;
 }
