@@ -30,13 +30,25 @@ describe('CPU per delivery at paced rates', () => {
       ['plain', 200, 60, 2],
       ['plain', 400, 120, 2],
     ]);
-    for (const row of rows) expect(row.cpuMicrosPerDelivery).toBeCloseTo((row.trials[0]! + row.trials[1]!) / 2);
+    for (const row of rows) {
+      expect(row.cpuMicrosPerDelivery).toBeCloseTo((row.trials[0]! + row.trials[1]!) / 2);
+      expect(row.userMicrosPerDelivery + row.systemMicrosPerDelivery).toBeCloseTo(row.cpuMicrosPerDelivery);
+    }
   });
 
   it('reports the lowest rate’s cost ÷ the highest’s, and the goal for the edge only', () => {
-    const row = (server: string, msgPerSecond: number, cpuMicrosPerDelivery: number): PacedCpuRow => ({ server, sessions: 100, msgPerSecond, deliveries: 1, cpuMicrosPerDelivery, trials: [cpuMicrosPerDelivery] });
+    const row = (server: string, msgPerSecond: number, cpuMicrosPerDelivery: number): PacedCpuRow => ({
+      server,
+      sessions: 100,
+      msgPerSecond,
+      deliveries: 1,
+      cpuMicrosPerDelivery,
+      userMicrosPerDelivery: cpuMicrosPerDelivery / 4,
+      systemMicrosPerDelivery: (3 * cpuMicrosPerDelivery) / 4,
+      trials: [cpuMicrosPerDelivery],
+    });
     const lines = describePacedCpu([row('edge', 1000, 8), row('edge', 100, 20), row('plain ws loop', 100, 12), row('plain ws loop', 1000, 12)]);
-    expect(lines[0]).toBe('edge, 100 sessions, events paced one by one: CPU per delivery 20.00 µs at 100 msg/s, 8.00 µs at 1,000 msg/s; lowest ÷ highest rate 2.50 (goal ≤ 1: missed)');
-    expect(lines[1]).toBe('plain ws loop, 100 sessions, events paced one by one: CPU per delivery 12.00 µs at 100 msg/s, 12.00 µs at 1,000 msg/s; lowest ÷ highest rate 1.00');
+    expect(lines[0]).toBe('edge, 100 sessions, events paced one by one: CPU per delivery 20.00 µs at 100 msg/s (user 5.00, system 15.00), 8.00 µs at 1,000 msg/s (user 2.00, system 6.00); lowest ÷ highest rate 2.50 (goal ≤ 1: missed)');
+    expect(lines[1]).toBe('plain ws loop, 100 sessions, events paced one by one: CPU per delivery 12.00 µs at 100 msg/s (user 3.00, system 9.00), 12.00 µs at 1,000 msg/s (user 3.00, system 9.00); lowest ÷ highest rate 1.00');
   });
 });

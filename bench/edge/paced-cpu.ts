@@ -27,6 +27,9 @@ export interface PacedCpuRow {
   deliveries: number;
   /** This process's CPU per delivery (user + system), less the pacing loop's own CPU at that rate; the mean of `trials`. */
   cpuMicrosPerDelivery: number;
+  /** The same split: user space (JavaScript, libuv), and the kernel (the socket writes and the wake-ups they cause). */
+  userMicrosPerDelivery: number;
+  systemMicrosPerDelivery: number;
   trials: number[];
 }
 
@@ -39,7 +42,7 @@ export interface PacedCpuRow {
  */
 export async function measurePacedCpu(options: PacedCpuOptions): Promise<PacedCpuRow[]> {
   const durationMs = options.seconds * 1000;
-  const loopCost = new Map<number, number>();
+  const loopCost = new Map<number, Cpu>();
   for (const rate of options.rates) loopCost.set(rate, await cpuDuring(() => paced(rate, durationMs, () => options.makeEvent())));
 
   const rows: PacedCpuRow[] = [];
@@ -49,13 +52,16 @@ export async function measurePacedCpu(options: PacedCpuOptions): Promise<PacedCp
     let delivered = 0;
     for (const rate of options.rates) {
       let deliveries = 0;
-      const micros = await cpuDuring(async () => {
+      const cpu = await cpuDuring(async () => {
         const fired = await paced(rate, durationMs, () => target.publish());
         deliveries = fired * options.sessions;
         await options.received(delivered + deliveries);
       });
       delivered += deliveries;
-      rows.push({ server: target.name, sessions: options.sessions, msgPerSecond: rate, deliveries, cpuMicrosPerDelivery: (micros - loopCost.get(rate)!) / deliveries, trials: [] });
+      const loop = loopCost.get(rate)!;
+      const user = (cpu.user - loop.user) / deliveries;
+      const system = (cpu.system - loop.system) / deliveries;
+      rows.push({ server: target.name, sessions: options.sessions, msgPerSecond: rate, deliveries, cpuMicrosPerDelivery: user + system, userMicrosPerDelivery: user, systemMicrosPerDelivery: system, trials: [] });
     }
     await options.disconnect();
   }
@@ -71,7 +77,9 @@ function meanPerServerAndRate(rows: readonly PacedCpuRow[]): PacedCpuRow[] {
   return [...groups.values()].map((group) => ({
     ...group[0]!,
     deliveries: group.reduce((sum, row) => sum + row.deliveries, 0),
-    cpuMicrosPerDelivery: group.reduce((sum, row) => sum + row.cpuMicrosPerDelivery, 0) / group.length,
+    cpuMicrosPerDelivery: mean(group.map((row) => row.cpuMicrosPerDelivery)),
+    userMicrosPerDelivery: mean(group.map((row) => row.userMicrosPerDelivery)),
+    systemMicrosPerDelivery: mean(group.map((row) => row.systemMicrosPerDelivery)),
     trials: group.map((row) => row.cpuMicrosPerDelivery),
   }));
 }
@@ -81,18 +89,26 @@ export function describePacedCpu(paced: readonly PacedCpuRow[]): string[] {
   const servers = [...new Set(paced.map((row) => row.server))];
   return servers.map((server) => {
     const rows = paced.filter((row) => row.server === server).sort((a, b) => a.msgPerSecond - b.msgPerSecond);
-    const perRate = rows.map((row) => `${row.cpuMicrosPerDelivery.toFixed(2)} µs at ${row.msgPerSecond.toLocaleString('en')} msg/s`).join(', ');
+    const perRate = rows
+      .map((row) => `${row.cpuMicrosPerDelivery.toFixed(2)} µs at ${row.msgPerSecond.toLocaleString('en')} msg/s (user ${row.userMicrosPerDelivery.toFixed(2)}, system ${row.systemMicrosPerDelivery.toFixed(2)})`)
+      .join(', ');
     const ratio = rows[0]!.cpuMicrosPerDelivery / rows.at(-1)!.cpuMicrosPerDelivery;
     const goal = server === 'edge' ? ` (goal ≤ 1: ${ratio <= 1 ? 'met' : 'missed'})` : '';
     return `${server}, ${rows[0]!.sessions} sessions, events paced one by one: CPU per delivery ${perRate}; lowest ÷ highest rate ${ratio.toFixed(2)}${goal}`;
   });
 }
 
-async function cpuDuring(work: () => Promise<unknown>): Promise<number> {
+const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+interface Cpu {
+  user: number;
+  system: number;
+}
+
+async function cpuDuring(work: () => Promise<unknown>): Promise<Cpu> {
   const before = process.cpuUsage();
   await work();
-  const { user, system } = process.cpuUsage(before);
-  return user + system;
+  return process.cpuUsage(before);
 }
 
 /** Fires the events due at `rate` on a 1 ms timer (never spinning); returns how many. */
