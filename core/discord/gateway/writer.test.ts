@@ -36,6 +36,25 @@ describe('PlainFrameWriter', () => {
     expect(flushed).toEqual([4]);
   });
 
+  it('writes each round only its own frames, round after round', async () => {
+    const transport = new MemoryTransport();
+    const writer = new PlainFrameWriter(transport, options());
+    for (let round = 0; round < 3; round++) {
+      writer.push({ seq: 2 * round + 1, body: frameBody('MESSAGE_CREATE', { round }) });
+      writer.push({ seq: 2 * round + 2, body: frameBody('MESSAGE_CREATE', { round }) });
+      await tick();
+    }
+    expect(transport.writes).toBe(3);
+    expect(transport.payloads().map((m) => [m.s, m.d.round])).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 1],
+      [4, 1],
+      [5, 2],
+      [6, 2],
+    ]);
+  });
+
   it('stops and reports a socket whose unread bytes are over the cap', async () => {
     const transport = new MemoryTransport();
     transport.bufferedAmount = 2_000;
