@@ -67,10 +67,9 @@ type State = 'starting' | 'verifying' | 'fetching' | 'rebalancing' | 'restarting
  * from the offset after the last record handled. Up to `lookback` records before that end are read
  * first for their source offsets only, so fanout's redeliveries that straddle it are dropped too.
  * Offsets are never committed, because a restarted process has no sessions to catch up; but
- * within a process, every (re)join of the group (kafkajs
- * restarting a crashed consumer, a rebalance, or this module recreating a consumer kafkajs gave up
- * on) seeks the wanted partitions back to those positions and pauses the rest, so a consumer
- * restart never jumps to "latest". A position that fell below the log start (retention passed
+ * within a process, every (re)join of the group (kafkajs restarting a crashed consumer, a
+ * rebalance, or this module recreating a consumer kafkajs gave up on) seeks the wanted partitions
+ * back to those positions and pauses the rest, so a consumer restart never jumps to "latest". A position that fell below the log start (retention passed
  * while Kafka was unreachable) cannot be made whole: `onLoss` tells the sessions, and reading goes
  * on from the log start.
  *

@@ -6,10 +6,10 @@ export interface PacedTarget {
   publish(): void;
 }
 
-export interface PacedCpuOptions {
-  targets: readonly PacedTarget[];
+export interface PacedCpuOptions<T extends PacedTarget> {
+  targets: readonly T[];
   /** Connects `sessions` clients to the target; resolves once they receive. */
-  connect(target: PacedTarget, sessions: number): Promise<void>;
+  connect(target: T, sessions: number): Promise<void>;
   /** Resolves once the clients together received `total` since connecting. */
   received(total: number): Promise<void>;
   disconnect(): Promise<void>;
@@ -40,12 +40,12 @@ export interface PacedCpuRow {
  * The pacing loop and the event's construction cost this process CPU too; they are measured alone
  * at each rate and taken off.
  */
-export async function measurePacedCpu(options: PacedCpuOptions): Promise<PacedCpuRow[]> {
+export async function measurePacedCpu<T extends PacedTarget>(options: PacedCpuOptions<T>): Promise<PacedCpuRow[]> {
   const durationMs = options.seconds * 1000;
   const loopCost = new Map<number, Cpu>();
   for (const rate of options.rates) loopCost.set(rate, await cpuDuring(() => paced(rate, durationMs, () => options.makeEvent())));
 
-  const rows: PacedCpuRow[] = [];
+  const trials: Trial[] = [];
   // A B B A: neither server gains from its place in the run (the machine's state drifts).
   for (const target of [...options.targets, ...[...options.targets].reverse()]) {
     await options.connect(target, options.sessions);
@@ -59,29 +59,42 @@ export async function measurePacedCpu(options: PacedCpuOptions): Promise<PacedCp
       });
       delivered += deliveries;
       const loop = loopCost.get(rate)!;
-      const user = (cpu.user - loop.user) / deliveries;
-      const system = (cpu.system - loop.system) / deliveries;
-      rows.push({ server: target.name, sessions: options.sessions, msgPerSecond: rate, deliveries, cpuMicrosPerDelivery: user + system, userMicrosPerDelivery: user, systemMicrosPerDelivery: system, trials: [] });
+      trials.push({ server: target.name, msgPerSecond: rate, deliveries, user: (cpu.user - loop.user) / deliveries, system: (cpu.system - loop.system) / deliveries });
     }
     await options.disconnect();
   }
-  return meanPerServerAndRate(rows);
+  return meanPerServerAndRate(trials, options.sessions);
 }
 
-function meanPerServerAndRate(rows: readonly PacedCpuRow[]): PacedCpuRow[] {
-  const groups = new Map<string, PacedCpuRow[]>();
-  for (const row of rows) {
-    const key = `${row.server}\u0000${row.msgPerSecond}`;
-    groups.set(key, [...(groups.get(key) ?? []), row]);
+/** One server at one rate, once: CPU per delivery in µs. */
+interface Trial {
+  server: string;
+  msgPerSecond: number;
+  deliveries: number;
+  user: number;
+  system: number;
+}
+
+function meanPerServerAndRate(trials: readonly Trial[], sessions: number): PacedCpuRow[] {
+  const groups = new Map<string, Trial[]>();
+  for (const trial of trials) {
+    const key = `${trial.server}\u0000${trial.msgPerSecond}`;
+    groups.set(key, [...(groups.get(key) ?? []), trial]);
   }
-  return [...groups.values()].map((group) => ({
-    ...group[0]!,
-    deliveries: group.reduce((sum, row) => sum + row.deliveries, 0),
-    cpuMicrosPerDelivery: mean(group.map((row) => row.cpuMicrosPerDelivery)),
-    userMicrosPerDelivery: mean(group.map((row) => row.userMicrosPerDelivery)),
-    systemMicrosPerDelivery: mean(group.map((row) => row.systemMicrosPerDelivery)),
-    trials: group.map((row) => row.cpuMicrosPerDelivery),
-  }));
+  return [...groups.values()].map((group) => {
+    const user = mean(group.map((trial) => trial.user));
+    const system = mean(group.map((trial) => trial.system));
+    return {
+      server: group[0]!.server,
+      sessions,
+      msgPerSecond: group[0]!.msgPerSecond,
+      deliveries: group.reduce((sum, trial) => sum + trial.deliveries, 0),
+      cpuMicrosPerDelivery: user + system,
+      userMicrosPerDelivery: user,
+      systemMicrosPerDelivery: system,
+      trials: group.map((trial) => trial.user + trial.system),
+    };
+  });
 }
 
 /** Per server: CPU per delivery at each rate, and the lowest rate's ÷ the highest's (the goal: at most 1 for the edge). */

@@ -137,9 +137,8 @@ for (const sessions of SESSIONS) {
 await new Promise((r) => setTimeout(r, 3_000));
 gc();
 const paced: PacedCpuRow[] = await measurePacedCpu({
-  targets: Object.entries(targets).map(([name, target]) => ({ name, publish: target.publish })),
-  connect: async (target, count) => {
-    const { url, gateway } = targets[target.name as keyof typeof targets];
+  targets: Object.entries(targets).map(([name, target]) => ({ name, ...target })),
+  connect: async ({ url, gateway }, count) => {
     await ask({ cmd: 'connect', url, count, gateway, token });
     await new Promise((r) => setTimeout(r, 500));
   },
