@@ -38,9 +38,9 @@ export interface Scenario {
 }
 
 /** e2e runs one implementation per run: `both` would double an already long search (run it twice instead). */
-function e2eKafkaClient(value: CommonOptions['kafkaClient']): 'kafkajs' | 'platformatic' {
+function e2eKafkaClient(value: CommonOptions['kafkaClient']): 'kafkajs' | 'platformatic' | undefined {
   if (value === 'both') throw new Error('e2e: --kafka-client takes kafkajs or platformatic (one per run; run the two one after the other)');
-  return value ?? e2eDefaults.kafkaClient;
+  return value;
 }
 
 const scenarios: Scenario[] = [

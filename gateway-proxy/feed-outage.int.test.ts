@@ -5,28 +5,26 @@ import { edgeGatewayClient } from '../test/discord-client.ts';
 import type { Producer } from '../core/kafka/types.ts';
 import { serializeEnvelope, type EventEnvelope } from '../core/events/envelope.ts';
 import { partitionForKey } from '../core/events/partition.ts';
-import { createKafka } from '../core/kafka/client.ts';
+import { createKafka, kafkaClientNames } from '../core/kafka/client.ts';
+import { kafkaGate } from '../core/kafka/testing.ts';
 import { SOURCE_OFFSET_HEADER } from '../core/kafka/headers.ts';
 import { ensureTopics, topicNames } from '../core/kafka/topics.ts';
 import { silentLogger } from '../core/logger.ts';
 import { createRegistry, type Registry } from '../core/metrics.ts';
-import { kafkaGate } from '../ingest/test-kafka.ts';
 import { eventually, localKafkaConfig, testKafka, uniqueName } from '../test/support.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startEdge, type Edge } from './edge.ts';
 import { guildOnShard, messageEvent, metricValue, RawClient, TEST_SECRET, tokens } from './edge.test-support.ts';
 
 /**
- * Item 2 of issue 11: the edge's deliveries consumer restarting (here: kafkajs restarting it after
+ * Item 2 of issue 11: the edge's deliveries consumer restarting (here: the client restarting it after
  * the edge lost Kafka) must resume from the edge's own positions, never from "latest"; and when
  * those positions fell below the log start, the sessions get op 9 instead of a silent gap.
  *
- * Only the edge loses Kafka: its kafkajs client connects through a socket factory the test can cut
- * (`kafkaGate`). A TCP proxy in front of the broker would not do: Kafka's metadata advertises the
- * broker's own listener (127.0.0.1:9092), so after bootstrapping the client would connect there
- * directly; the socket factory routes every connection, whatever address metadata names.
+ * Only the edge loses Kafka: the test cuts its client's connections (`kafkaGate`), on each of the
+ * seam's implementations.
  */
-describe('the edge resuming its deliveries after its consumer restarts', () => {
+describe.each(kafkaClientNames)('the edge resuming its deliveries after its consumer restarts (%s)', (client) => {
   const kafka = testKafka();
   const guilds = [0, 1, 2, 3].map((p) => guildOnShard(p, 4, 900 + p)); // one per partition
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -38,7 +36,7 @@ describe('the edge resuming its deliveries after its consumer restarts', () => {
   });
 
   async function setup() {
-    const prefix = uniqueName('edge-feed');
+    const prefix = uniqueName(`edge-feed-${client}`);
     const topics = topicNames({ KAFKA_TOPIC_PREFIX: prefix });
     const admin = kafka.admin();
     await admin.connect();
@@ -47,7 +45,7 @@ describe('the edge resuming its deliveries after its consumer restarts', () => {
       { name: topics.deliveries, partitions: 4, retentionMs: 3_600_000 },
       { name: topics.deadLetter, partitions: 1, retentionMs: 3_600_000 },
     ]);
-    const gate = await kafkaGate();
+    const gate = kafkaGate();
     const config = loadEdgeConfig({
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_EVENT_PARTITIONS: '4',
@@ -58,7 +56,7 @@ describe('the edge resuming its deliveries after its consumer restarts', () => {
       EDGE_DRAIN_GRACE_MS: '200',
     });
     const registry: Registry = createRegistry('edge-feed', { defaults: false });
-    const edge: Edge = await startEdge(config, { logger: silentLogger, registry, kafka: createKafka(localKafkaConfig, silentLogger, { socketFactory: gate.socketFactory }) });
+    const edge: Edge = await startEdge(config, { logger: silentLogger, registry, kafka: createKafka({ ...localKafkaConfig, KAFKA_CLIENT: client }, silentLogger, { onSocket: gate.onSocket }) });
     cleanups.push(() => edge.close());
     await edge.ready();
     const producer: Producer = kafka.producer({ partitioner: partitionForKey, idempotent: true });
@@ -72,11 +70,11 @@ describe('the edge resuming its deliveries after its consumer restarts', () => {
       });
     };
     const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => messageEvent(guilds[(from + i) % 4]!, from + i));
-    /** Cuts the edge off Kafka until its consumer has crashed and kafkajs is restarting it, runs `during`, then reconnects. */
+    /** Cuts the edge off Kafka until its consumer has crashed and is being restarted, runs `during`, then reconnects. */
     const outage = async (during: () => Promise<void>) => {
       gate.close();
       await eventually('the edge unready while its consumer is cut off', () => (edge.feedProblem() !== undefined ? true : undefined), 60_000);
-      await eventually('kafkajs restarting the crashed consumer', async () => ((await metricValue(registry, 'guildcast_edge_consumer_restarts_total')) >= 1 ? true : undefined), 120_000);
+      await eventually('the crashed consumer restarting', async () => ((await metricValue(registry, 'guildcast_edge_consumer_restarts_total')) >= 1 ? true : undefined), 120_000);
       await during();
       gate.open();
       await eventually('the consumer reading again', () => (edge.feedProblem() === undefined ? true : undefined), 120_000);

@@ -6,17 +6,19 @@ import { Registry } from '../core/metrics.ts';
 import { eventually, testKafka, uniqueName } from '../test/support.ts';
 import { loadIngestConfig } from './config.ts';
 import { startIngest, type IngestRole } from './role.ts';
-import { followTopic, kafkaGate } from './test-kafka.ts';
+import { followTopic } from './test-kafka.ts';
+import { kafkaClientNames } from '../core/kafka/client.ts';
+import { kafkaGate } from '../core/kafka/testing.ts';
 import { isConnectionDispatch } from '../core/events/connection-events.ts';
 
 const kafka = testKafka();
 const BUFFER_MAX = 300;
 
-describe('Kafka unreachable for a while mid-stream', () => {
+describe.each(kafkaClientNames)('Kafka unreachable for a while mid-stream (%s)', (client) => {
   let sim: GatewaySimulator;
   let ingest: IngestRole;
   let registry: Registry;
-  const prefix = uniqueName('ingest-outage');
+  const prefix = uniqueName(`ingest-outage-${client}`);
 
   beforeAll(async () => {
     sim = await startGatewaySimulator({ shardCount: 2, guilds: 20, seed: 5, resumeWindowMs: 300_000, logger: silentLogger });
@@ -27,8 +29,9 @@ describe('Kafka unreachable for a while mid-stream', () => {
   });
 
   it('loses nothing once Kafka is back, and the buffer never passes its bound', async () => {
-    const gate = await kafkaGate();
+    const gate = kafkaGate();
     const config = loadIngestConfig({
+      KAFKA_CLIENT: client,
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_EVENT_PARTITIONS: '4',
       DISCORD_TOKEN: sim.token,
@@ -38,7 +41,7 @@ describe('Kafka unreachable for a while mid-stream', () => {
       INGEST_BATCH_MAX: '50',
     });
     registry = new Registry();
-    ingest = await startIngest(config, { logger: silentLogger, registry, kafkaSocketFactory: gate.socketFactory });
+    ingest = await startIngest(config, { logger: silentLogger, registry, kafkaOnSocket: gate.onSocket });
     await ingest.ready();
     const events = await followTopic(kafka, topicNames(config).events);
 

@@ -8,12 +8,12 @@ import type { Registry } from '../core/metrics.ts';
 import type { HostContext, RunningRole } from '../core/process/host.ts';
 import { SnowflakeGenerator } from '../core/discord/snowflake.ts';
 import { CheckpointStore } from './checkpoints.ts';
-import type { IngestConfig } from './config.ts';
+import { INGEST_KAFKA_CLIENT, type IngestConfig } from './config.ts';
 import { traceIdSource } from './envelope.ts';
 import { createDispatchHandler } from './gateway.ts';
 import { httpIngestPlugin } from './http.ts';
 import { createKafka } from '../core/kafka/client.ts';
-import type { SocketFactory } from '../core/kafka/client.ts';
+import type net from 'node:net';
 import type { KafkaClient, Producer } from '../core/kafka/types.ts';
 import { retryWithBackoff } from '../core/retry/backoff.ts';
 import { createIngestMetrics, type IngestMetrics } from './metrics.ts';
@@ -27,8 +27,8 @@ export interface IngestDeps {
   registry: Registry;
   /** Mount HTTP ingest on this (not yet listening) server instead of listening on INGEST_HTTP_PORT. */
   app?: FastifyInstance;
-  /** Tests only: route every Kafka connection through this (`createKafka`'s socketFactory). */
-  kafkaSocketFactory?: SocketFactory;
+  /** Tests only: sees every Kafka connection as it opens (`createKafka`'s onSocket), to cut them. */
+  kafkaOnSocket?: (socket: net.Socket) => void;
 }
 
 export interface IngestRole {
@@ -55,7 +55,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps): Promi
   const logger = deps.logger.child({ component: 'ingest' });
   const metrics = createIngestMetrics(deps.registry);
   const topics = topicNames(config);
-  const kafka: KafkaClient = createKafka(config, deps.logger, deps.kafkaSocketFactory ? { socketFactory: deps.kafkaSocketFactory } : {});
+  const kafka: KafkaClient = createKafka(config, deps.logger, { roleDefault: INGEST_KAFKA_CLIENT, ...(deps.kafkaOnSocket ? { onSocket: deps.kafkaOnSocket } : {}) });
 
   const admin = kafka.admin();
   await admin.connect();

@@ -40,8 +40,8 @@ export interface E2eOptions extends LoadShape {
   shards: number;
   partitions: number;
   fanoutMembers: number;
-  /** The Kafka seam's implementation in guildcast's roles (their KAFKA_CLIENT); the bench's own watcher stays on the default. */
-  kafkaClient: KafkaClientName;
+  /** The Kafka seam's implementation in all of guildcast's roles (their KAFKA_CLIENT); unset, each role its own default. The bench's own watcher stays on kafkajs. */
+  kafkaClient?: KafkaClientName;
 }
 
 export const e2eDefaults: E2eOptions = {
@@ -61,7 +61,6 @@ export const e2eDefaults: E2eOptions = {
   shards: 2,
   partitions: 12,
   fanoutMembers: 1,
-  kafkaClient: 'kafkajs',
 };
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -124,7 +123,7 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
     const sim = await load<{ apiBase: string; token: string; guildIds: string[] }>({ cmd: 'start', shards: o.shards, guilds: o.guilds, channelsPerGuild: o.channelsPerGuild, contentBytes: o.contentBytes });
 
     const edgePort = await freePort();
-    const common = { KAFKA_CLIENT: o.kafkaClient, KAFKA_TOPIC_PREFIX: prefix, KAFKA_EVENT_PARTITIONS: String(o.partitions), CASSANDRA_KEYSPACE: `bench_${run}`, LOG_LEVEL: 'warn' };
+    const common = { ...(o.kafkaClient ? { KAFKA_CLIENT: o.kafkaClient } : {}), KAFKA_TOPIC_PREFIX: prefix, KAFKA_EVENT_PARTITIONS: String(o.partitions), CASSANDRA_KEYSPACE: `bench_${run}`, LOG_LEVEL: 'warn' };
     const ingestEnv = { DISCORD_TOKEN: sim.token, DISCORD_API_BASE: sim.apiBase, INGEST_SHARD_COUNT: String(o.shards), INGEST_LINGER_MS: '2' };
     const fanoutEnv = { FANOUT_GROUP_ID: `${prefix}-fanout`, FANOUT_HTTP_PORT: '0' };
     const edgeEnv = { EDGE_TOKEN_SECRET: DEV_TOKEN_SECRET, EDGE_NODE_ID: `${run}-edge`, EDGE_CONNECTIONS_PER_IP: '1000000', EDGE_IDENTIFIES_PER_5S: '1000000' };

@@ -4,18 +4,20 @@ import { createKafka } from './client.ts';
 import { loadKafkaConfig } from './config.ts';
 
 describe('KAFKA_CLIENT', () => {
-  it('defaults to kafkajs and takes platformatic', () => {
-    expect(loadKafkaConfig({}).KAFKA_CLIENT).toBe('kafkajs');
+  it('is unset by default and takes either implementation', () => {
+    expect(loadKafkaConfig({}).KAFKA_CLIENT).toBeUndefined();
     expect(loadKafkaConfig({ KAFKA_CLIENT: 'platformatic' }).KAFKA_CLIENT).toBe('platformatic');
+    expect(loadKafkaConfig({ KAFKA_CLIENT: 'kafkajs' }).KAFKA_CLIENT).toBe('kafkajs');
   });
 
   it('refuses anything else with a message naming the variable', () => {
     expect(() => loadKafkaConfig({ KAFKA_CLIENT: 'rdkafka' })).toThrow(/KAFKA_CLIENT: expected "kafkajs" or "platformatic", got "rdkafka"/);
   });
 
-  it('refuses a socket factory with platformatic instead of ignoring it', () => {
-    const config = { ...loadKafkaConfig({ KAFKA_CLIENT: 'platformatic' }) };
-    expect(() => createKafka(config, silentLogger, { socketFactory: () => undefined as never })).toThrow(/socketFactory.*KAFKA_CLIENT=kafkajs/);
-    expect(createKafka(config, silentLogger).producer).toBeTypeOf('function');
+  it("builds the role's own implementation when unset, and KAFKA_CLIENT's when set", () => {
+    const [unset, kafkajs] = [loadKafkaConfig({}), loadKafkaConfig({ KAFKA_CLIENT: 'kafkajs' })];
+    expect(createKafka(unset, silentLogger).producer({}).constructor.name).toBe('KafkajsProducer');
+    expect(createKafka(unset, silentLogger, { roleDefault: 'platformatic' }).producer({}).constructor.name).toBe('PlatformaticProducer');
+    expect(createKafka(kafkajs, silentLogger, { roleDefault: 'platformatic' }).producer({}).constructor.name).toBe('KafkajsProducer');
   });
 });

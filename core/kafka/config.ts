@@ -4,8 +4,14 @@ import { env, loadEnv } from '../config.ts';
 export const kafkaEnv = {
   KAFKA_BROKERS: env.hostPorts('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: env.string('guildcast'),
-  /** Which implementation of the Kafka seam (core/kafka/types.ts) createKafka builds; both pass the same contract tests. */
-  KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs').describe('"kafkajs" or "platformatic"'),
+  /**
+   * Which implementation of the Kafka seam (core/kafka/types.ts) createKafka builds; both pass the
+   * same contract tests. Unset, each role runs on the one measured best for it (ARCHITECTURE.md, "Kafka seam").
+   */
+  KAFKA_CLIENT: z
+    .enum(['kafkajs', 'platformatic'])
+    .optional()
+    .describe('"kafkajs" or "platformatic"'),
   /** Partitions of the event topics; guild ordering holds only while this stays fixed (see docs/operations.md). */
   KAFKA_EVENT_PARTITIONS: env.int(12, { min: 1, max: 10_000 }),
   KAFKA_RETENTION_HOURS: env.int(72, { min: 1, max: 24 * 365 }),

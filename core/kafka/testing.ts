@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
 import type { ConsumedRecord, KafkaClient, OutgoingRecord, Producer } from './types.ts';
 
 /** Helpers for tests that read and write real topics through the seam (integration tests only). */
@@ -31,4 +32,37 @@ export async function followTopic(kafka: KafkaClient, topic: string, onRecord?: 
 /** Produces `messages` in requests of at most `per` records, so a test's own sends stay under the broker's size limit. */
 export async function produceAll(producer: Producer, topic: string, messages: OutgoingRecord[], per = 500): Promise<void> {
   for (let i = 0; i < messages.length; i += per) await producer.send({ topic, messages: messages.slice(i, i + per) });
+}
+
+/**
+ * Cuts one client off from Kafka, whichever implementation it is: pass `onSocket` to `createKafka`.
+ * While closed, every open connection is destroyed and every new one is destroyed as it opens, so
+ * the client sees its broker fail and retries. Only that client is affected, not the shared broker.
+ * A TCP proxy in front of the broker would not do: Kafka's metadata advertises the broker's own
+ * listener, so after bootstrapping a client connects there directly.
+ */
+export function kafkaGate() {
+  const sockets = new Set<net.Socket>();
+  let open = true;
+  // With an error: kafkajs notices a connection failing through 'error'/'end', not a bare 'close'.
+  const cut = (socket: net.Socket): void => void socket.destroy(new Error('connection cut by the test gate'));
+  return {
+    onSocket(socket: net.Socket): void {
+      if (!open) return cut(socket);
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    },
+    close(): void {
+      open = false;
+      for (const socket of sockets) cut(socket);
+      sockets.clear();
+    },
+    open(): void {
+      open = true;
+    },
+    /** Connections the client holds open through the gate now. */
+    get connections(): number {
+      return sockets.size;
+    },
+  };
 }

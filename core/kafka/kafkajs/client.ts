@@ -10,13 +10,14 @@ import { KafkajsProducer } from './producer.ts';
 // Every producer of ours that routes by key names its partitioner; the v2 migration notice is noise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
-/** Opens one TCP connection to a broker; tests pass one they can cut (ingest's and the edge's outage tests). */
-export type SocketFactory = (target: { host: string; port: number; ssl?: unknown; onConnect: () => void }) => net.Socket;
+/** Opens one TCP connection to a broker (kafkajs's `socketFactory`). */
+type SocketFactory = (target: { host: string; port: number; ssl?: unknown; onConnect: () => void }) => net.Socket;
 
 export interface KafkajsOptions {
-  socketFactory?: SocketFactory;
   /** A readiness probe: one quick attempt (2 s to connect, no retries), nothing logged. */
   probe?: boolean;
+  /** Tests only: every broker connection as it is made (createKafka's `onSocket`). */
+  onSocket?: (socket: net.Socket) => void;
 }
 
 export interface KafkajsConnection {
@@ -39,12 +40,8 @@ const defaultSocketFactory: SocketFactory = ({ host, port, ssl, onConnect }) => 
   return socket;
 };
 
-function withNoDelay(factory: SocketFactory): SocketFactory {
-  return (target) => factory(target).setNoDelay(true);
-}
-
 /** The kafkajs client object itself, for the benches' raw baselines (which measure kafkajs without our seam). */
-export function rawKafkajs({ brokers, clientId, logger }: KafkajsConnection, options: KafkajsOptions = {}): Kafka {
+export function rawKafkajs({ brokers, clientId, logger }: KafkajsConnection, options: { probe?: boolean; socketFactory?: SocketFactory } = {}): Kafka {
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,
@@ -67,7 +64,13 @@ export function rawKafkajs({ brokers, clientId, logger }: KafkajsConnection, opt
 
 /** The seam implemented on kafkajs. */
 export function kafkajsClient(connection: KafkajsConnection, options: KafkajsOptions = {}): KafkaClient {
-  const kafka = rawKafkajs(connection, { ...options, socketFactory: withNoDelay(options.socketFactory ?? defaultSocketFactory) });
+  const { onSocket, ...rest } = options;
+  const socketFactory: SocketFactory = (target) => {
+    const socket = defaultSocketFactory(target).setNoDelay(true);
+    onSocket?.(socket);
+    return socket;
+  };
+  const kafka = rawKafkajs(connection, { ...rest, socketFactory });
   return {
     producer: (producerOptions) => new KafkajsProducer(kafka, producerOptions),
     consumer: (consumerOptions) => new KafkajsGroupConsumer(kafka, consumerOptions),
