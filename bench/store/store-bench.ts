@@ -24,7 +24,11 @@ export interface StoreBenchOptions {
 export interface StoreBenchResult {
   /** `ratio` is the median over rounds of store rate / raw rate in the adjacent round. */
   insert: { messagesPerRound: number; rounds: number; batchSize: number; writeConcurrency: number; storePerSecond: number; rawDriverPerSecond: number; ratio: number };
-  /** One entry per reader concurrency; the goal is judged on the first. */
+  /**
+   * One entry per reader concurrency; the goal is judged on the first. `raw` is the driver alone on
+   * the same readers and channels: one prepared SELECT of the same columns from the partition that
+   * holds the page, rows left undecoded. The two alternate in halves (store, raw, raw, store).
+   */
   history: {
     limit: 50;
     channels: number;
@@ -35,6 +39,7 @@ export interface StoreBenchResult {
     maxMs: number;
     dbQueries: number;
     coalescedReads: number;
+    raw: { requests: number; p50Ms: number; p99Ms: number; maxMs: number };
   }[];
   goals: { insertAtLeast80PercentOfRaw: boolean; latest50P99AtMost15Ms: boolean };
 }
@@ -137,6 +142,9 @@ export async function runStoreBench(options: StoreBenchOptions): Promise<StoreBe
     const storePerSecond = Math.round((rounds * messagesPerRound) / (storeMs / 1000));
     const ratio = Math.round(median(ratios) * 1000) / 1000;
 
+    // Every message of the rounds above was made just now, so each channel's latest 50 are in the newest bucket.
+    const newestBucket = bucketOf(ids.next());
+    const rawPage = `SELECT channel_id, message_id, ${rawColumns.slice(3).join(', ')} FROM ${keyspace}.messages WHERE channel_id = ? AND bucket = ? LIMIT 50`;
     const reads: StoreBenchResult['history'] = [];
     for (const concurrency of readConcurrency) reads.push(await measureReads(concurrency));
     const goalRead = reads[0]!;
@@ -146,40 +154,51 @@ export async function runStoreBench(options: StoreBenchOptions): Promise<StoreBe
       goals: { insertAtLeast80PercentOfRaw: ratio >= 0.8, latest50P99AtMost15Ms: goalRead.p99Ms <= 15 },
     };
 
-    /** Readers picking random channels for the latest 50, on a fresh store (cold caches). */
+    /**
+     * Readers picking random channels for the latest 50: the store (fresh, so cold caches) and the
+     * driver alone, alternated in halves so that neither gets the quieter stretch of the node.
+     */
     async function measureReads(concurrency: number): Promise<StoreBenchResult['history'][number]> {
       const readRegistry = new Registry();
       const reader = createMessageStore({ client, keyspace, registry: readRegistry });
-      const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-      const deadline = performance.now() + readSeconds * 1000;
-      let requests = 0;
+      const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+      const viaStore = { histogram: histogram(), requests: 0 };
+      const viaDriver = { histogram: histogram(), requests: 0 };
+      const readStore = async (channel: bigint) => (await reader.history(channel, { limit: 50 })).length;
+      const readDriver = async (channel: bigint) => (await client.execute(rawPage, [channel, newestBucket], { prepare: true, fetchSize: 50 })).rows.length;
       let seed = 12345;
       const nextChannel = () => {
         seed = (seed * 1103515245 + 12345) >>> 0;
         return channelIds[seed % channels]!;
       };
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (performance.now() < deadline) {
-            const started = performance.now();
-            const page = await reader.history(nextChannel(), { limit: 50 });
-            histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
-            if (page.length !== 50) throw new Error(`expected a full page, got ${page.length}`);
-            requests++;
-          }
-        }),
-      );
+      const half = async (read: (channel: bigint) => Promise<number>, into: typeof viaStore) => {
+        const deadline = performance.now() + (readSeconds * 1000) / 2;
+        await Promise.all(
+          Array.from({ length: concurrency }, async () => {
+            while (performance.now() < deadline) {
+              const started = performance.now();
+              const rows = await read(nextChannel());
+              into.histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+              if (rows !== 50) throw new Error(`expected a full page, got ${rows}`);
+              into.requests++;
+            }
+          }),
+        );
+      };
+      await half(readStore, viaStore);
+      await half(readDriver, viaDriver);
+      await half(readDriver, viaDriver);
+      await half(readStore, viaStore);
+      const figures = ({ histogram: h, requests }: typeof viaStore) => ({ requests, p50Ms: h.getValueAtPercentile(50) / 1000, p99Ms: h.getValueAtPercentile(99) / 1000, maxMs: h.maxValue / 1000 });
       const sum = async (name: string) => (await readRegistry.getSingleMetric(name)!.get()).values.reduce((total, v) => total + v.value, 0);
       const result = {
         limit: 50 as const,
         channels,
         concurrency,
-        requests,
-        p50Ms: histogram.getValueAtPercentile(50) / 1000,
-        p99Ms: histogram.getValueAtPercentile(99) / 1000,
-        maxMs: histogram.maxValue / 1000,
+        ...figures(viaStore),
         dbQueries: await sum('guildcast_store_db_queries_total'),
         coalescedReads: await sum('guildcast_store_coalesced_reads_total'),
+        raw: figures(viaDriver),
       };
       logger.info(result, 'history reads done');
       return result;
