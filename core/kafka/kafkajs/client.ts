@@ -66,9 +66,9 @@ export function rawKafkajs({ brokers, clientId, logger }: KafkajsConnection, opt
 export function kafkajsClient(connection: KafkajsConnection, options: KafkajsOptions = {}): KafkaClient {
   const { onSocket, ...rest } = options;
   const socketFactory: SocketFactory = (target) => {
-    const socket = defaultSocketFactory(target).setNoDelay(true);
+    const socket = defaultSocketFactory(target);
     onSocket?.(socket);
-    return socket;
+    return socket.setNoDelay(true);
   };
   const kafka = rawKafkajs(connection, { ...rest, socketFactory });
   return {
