@@ -20,9 +20,9 @@ options:
   --size MIN-MAX         message content length in bytes (default 20-400)
   --clients N            websocket sessions subscribed (default 100)
   --kafka-client kafkajs|platformatic|both
-                         ingest, persist, e2e: the Kafka seam's implementation (KAFKA_CLIENT; ingest
-                         and persist default to kafkajs, e2e to each role's own); both (ingest,
-                         persist): the two alternated in one run, with platformatic ÷ kafkajs
+                         ingest, persist, e2e: the Kafka seam's implementation (KAFKA_CLIENT; by
+                         default ingest platformatic, persist kafkajs, e2e each role's own); both
+                         (ingest, persist): the two alternated in one run, platformatic ÷ kafkajs
 
 edge-interest only:
   --partitions N         partitions of the deliveries topic (default 12; a multiple of 4)

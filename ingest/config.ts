@@ -18,7 +18,7 @@ const shardIds = z
 /**
  * The Kafka client ingest runs on when KAFKA_CLIENT is unset. Ingest is a producer bound by its
  * own CPU, two fifths of which kafkajs spent encoding records (Buffer growth, a JavaScript CRC);
- * on @platformatic/kafka the role carries 1.4x the messages per second (bench/README.md).
+ * on @platformatic/kafka the role carried 1.2-1.5x the messages per second (bench/README.md).
  */
 export const INGEST_KAFKA_CLIENT: KafkaClientName = 'platformatic';
 

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from '../logger.ts';
 import type { KafkaConfig } from './config.ts';
 import { kafkajsClient } from './kafkajs/client.ts';

@@ -60,9 +60,5 @@ export function kafkaGate() {
     open(): void {
       open = true;
     },
-    /** Connections the client holds open through the gate now. */
-    get connections(): number {
-      return sockets.size;
-    },
   };
 }
