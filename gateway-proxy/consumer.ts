@@ -69,9 +69,9 @@ type State = 'starting' | 'verifying' | 'fetching' | 'rebalancing' | 'restarting
  * Offsets are never committed, because a restarted process has no sessions to catch up; but
  * within a process, every (re)join of the group (kafkajs restarting a crashed consumer, a
  * rebalance, or this module recreating a consumer kafkajs gave up on) seeks the wanted partitions
- * back to those positions and pauses the rest, so a consumer restart never jumps to "latest". A position that fell below the log start (retention passed
- * while Kafka was unreachable) cannot be made whole: `onLoss` tells the sessions, and reading goes
- * on from the log start.
+ * back to those positions and pauses the rest, so a consumer restart never jumps to "latest". A
+ * position that fell below the log start (retention passed while Kafka was unreachable) cannot be
+ * made whole: `onLoss` tells the sessions, and reading goes on from the log start.
  *
  * Also drops records whose source offset this node already passed on that partition (fanout
  * redeliveries) and dead-letters records that are not valid envelopes.

@@ -112,12 +112,21 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Bench
     return { rate: MESSAGES / seconds, seconds, records, prefix };
   }
 
-  async function rawRun(compression: 'none' | 'gzip', records: { key: string | null; value: Buffer }[], prefix: string) {
-    const topic = `${topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events}.raw`;
+  /** A topic of its own for one baseline run, beside the ingest run's events topic, partitioned alike. */
+  async function baselineTopic(prefix: string, suffix: string): Promise<string> {
+    const topic = `${topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events}.${suffix}`;
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]);
-    await admin.disconnect();
+    try {
+      await ensureTopics(admin, [{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]);
+    } finally {
+      await admin.disconnect();
+    }
+    return topic;
+  }
+
+  async function rawRun(compression: 'none' | 'gzip', records: { key: string | null; value: Buffer }[], prefix: string) {
+    const topic = await baselineTopic(prefix, 'raw');
     // kafkajs itself, not the seam: the baseline measures the client library alone.
     const kafkajs = rawKafkajs({ brokers: loadKafkaConfig().KAFKA_BROKERS, clientId: 'guildcast-bench-raw', logger: silentLogger });
     const producer = kafkajs.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: guildPartitioner, allowAutoTopicCreation: false });
@@ -132,11 +141,7 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Bench
 
   /** The same records through @platformatic/kafka's own producer, without the seam (idempotent, acks=all, the library's partitioner, same batches). */
   async function rawPlatformaticRun(compression: 'none' | 'gzip', records: { key: string | null; value: Buffer }[], prefix: string) {
-    const topic = `${topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events}.raw-platformatic`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]);
-    await admin.disconnect();
+    const topic = await baselineTopic(prefix, 'raw-platformatic');
     const producer = new RawPlatformaticProducer({ clientId: 'guildcast-bench-raw-platformatic', bootstrapBrokers: loadKafkaConfig().KAFKA_BROKERS, idempotent: true, acks: -1, autocreateTopics: false });
     const messages = records.map((r) => ({ topic, ...(r.key === null ? {} : { key: Buffer.from(r.key) }), value: r.value }));
     await producer.metadata({ topics: [topic] });
@@ -149,11 +154,7 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Bench
 
   /** The same records through the seam's producer alone (idempotent, guild partitioner, acks=all, same batches). */
   async function seamRun(compression: 'none' | 'gzip', records: { key: string | null; value: Buffer }[], prefix: string, client: KafkaClientName) {
-    const topic = `${topicNames({ KAFKA_TOPIC_PREFIX: prefix }).events}.seam-${client}`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [{ name: topic, partitions: PARTITIONS, retentionMs: 3_600_000 }]);
-    await admin.disconnect();
+    const topic = await baselineTopic(prefix, `seam-${client}`);
     const seam = createKafka({ ...loadKafkaConfig(), KAFKA_CLIENT: client, KAFKA_CLIENT_ID: 'guildcast-bench-seam' }, silentLogger);
     const producer = seam.producer({ idempotent: true, partitioner: partitionForKey });
     await producer.connect();
