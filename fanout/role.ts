@@ -4,7 +4,7 @@ import type { Admin } from '../core/kafka/types.ts';
 import type { HostContext, RunningRole } from '../core/process/host.ts';
 import { retryWithBackoff } from '../core/retry/backoff.ts';
 import { createCqlClient, createGuildStateStore, createMessageStore, messageStoreSettings, migrate } from '../store/index.ts';
-import type { FanoutConfig } from './config.ts';
+import { FANOUT_KAFKA_CLIENT, type FanoutConfig } from './config.ts';
 import { groupLag } from './lag.ts';
 import { createFanoutMetrics } from './metrics.ts';
 import { PersistConsumer } from './persist-consumer.ts';
@@ -24,7 +24,7 @@ class PartitioningMismatch extends Error {}
 export async function startFanout(config: FanoutConfig, { logger, registry, fatal }: HostContext): Promise<RunningRole> {
   const log = logger.child({ component: 'fanout' });
   const metrics = createFanoutMetrics(registry);
-  const kafka = createKafka(config, logger);
+  const kafka = createKafka(config, logger, { roleDefault: FANOUT_KAFKA_CLIENT });
   const topics = topicNames(config);
   const admin = kafka.admin();
   const cql = createCqlClient(config);

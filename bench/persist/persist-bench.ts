@@ -10,6 +10,7 @@ import { createRegistry } from '../../core/metrics.ts';
 import { createFanoutMetrics } from '../../fanout/metrics.ts';
 import { PersistConsumer } from '../../fanout/persist-consumer.ts';
 import { groupLag, loadFanoutConfig } from '../../fanout/index.ts';
+import { FANOUT_KAFKA_CLIENT } from '../../fanout/config.ts';
 import { bucketOf } from '../../core/discord/bucket.ts';
 import { createCqlClient, createMessageStore, loadStoreConfig, migrate } from '../../store/index.ts';
 import { LatencyRecorder } from '../kit/latency.ts';
@@ -41,7 +42,7 @@ export const persistDefaults: PersistBenchOptions = {
   contentBytes: { min: 20, max: 400 },
   latencySeconds: 20,
   writeConcurrency: 64,
-  kafkaClients: ['kafkajs'],
+  kafkaClients: [FANOUT_KAFKA_CLIENT],
 };
 
 /**

@@ -22,6 +22,7 @@ import {
 } from '../types.ts';
 import { libraryOptions, type BaseClientOptions } from './client.ts';
 import { commitWithMetadata } from './commit.ts';
+import { classified } from './errors.ts';
 import { partitionRecords } from './records.ts';
 
 type FetchRequestTopic = fetchV17.FetchRequestTopic;
@@ -115,7 +116,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
 
   private async crash(session: Session, error: Error): Promise<void> {
     if (this.session !== session || this.stopping) return;
-    const restart = !(error instanceof NonRetriableError) && isRetriable(error);
+    const restart = !(error instanceof NonRetriableError) && isRetriable(classified(error));
     this.session = undefined;
     await session.close().catch((err) => this.logger.warn({ err }, 'closing the crashed consumer failed'));
     // As kafkajs: the consumer stops on every crash, then says whether it starts again.

@@ -1,6 +1,7 @@
 import { compatibilityPartitioner, Producer as RawProducer, type MessageToProduce, type PartitionerContext } from '@platformatic/kafka';
 import type { OutgoingRecord, Partitioner, Producer, ProducerOptions, SendOptions, TopicMessages } from '../types.ts';
 import { libraryOptions, type BaseClientOptions } from './client.ts';
+import { classified } from './errors.ts';
 
 type Message = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
@@ -57,7 +58,9 @@ export class PlatformaticProducer implements Producer {
     const topics = [...new Set(topicMessages.map((t) => t.topic))];
     const known = this.producer.currentMetadata?.topics;
     if (!known || topics.some((t) => !known.has(t))) await this.producer.metadata({ topics });
-    await this.producer.send({ messages, acks: -1, compression });
+    await this.producer.send({ messages, acks: -1, compression }).catch((err: unknown) => {
+      throw classified(err);
+    });
   }
 }
 
