@@ -301,6 +301,8 @@ async function runTrial(system: System, rate: number, ctx: TrialContext): Promis
   const summary = latency.summary();
   const hopsP99: Record<string, number> = Object.fromEntries(Object.entries(hops.hops).map(([n, s]) => [n, s.p99]));
   if (hops.hops['send → persisted']) hopsP99['edge + clients (p99 send → client − p99 send → persisted)'] = summary.p99 - hops.hops['send → persisted'].p99;
+  // The watcher reads deliveries as the edge does: what is left after its read is the edge's own work and the clients'.
+  if (hops.hops['send → read by a consumer']) hopsP99['edge own + clients (p99 send → client − p99 send → read by a consumer)'] = summary.p99 - hops.hops['send → read by a consumer'].p99;
   const closes: Record<string, number> = Object.fromEntries(Object.entries(after.events.closes).map(([c, n]) => [c, n - (before.events.closes[c] ?? 0)] as const).filter(([, n]) => n > 0));
   const t: Omit<E2eTrial, 'passed'> = {
     system,

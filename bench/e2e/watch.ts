@@ -13,7 +13,10 @@ import { PERSISTED_AT_HEADER } from '../../core/kafka/headers.ts';
  * - ingest: intended send → the envelope's `received_at` (ingest's clock when the dispatch arrived);
  * - fanout: `received_at` → the delivery's persisted time: the `x-guildcast-persisted-at` header
  *   fanout sets once the store acknowledged the chunk (older fanouts: the deliveries record's
- *   CreateTime, stamped inside fanout's producer after persisting).
+ *   CreateTime, stamped inside fanout's producer after persisting);
+ * - deliveries: the persisted time → this process reading the record. The watcher is a consumer of
+ *   `deliveries` as the edge is (same client, same broker), so this is what the Kafka leg of the
+ *   edge's hop costs, and the rest of "edge + clients" is the edge's own work and the clients'.
  * Only byte scanning per record: no JSON.parse. It reads every SAMPLE_EVERY-th partition (keys
  * spread guilds evenly over them): the hop percentiles come from that share of the messages, and
  * the watcher's fetches, which the broker serves beside the pipeline's, are that many times fewer.
@@ -22,7 +25,7 @@ const SAMPLE_EVERY = 4;
 const RECEIVED_AT = Buffer.from('"received_at":');
 const NONCE = Buffer.from('"nonce":"');
 
-export const HOPS = ['ingest (send → received_at)', 'fanout (received_at → persisted)', 'send → persisted'] as const;
+export const HOPS = ['ingest (send → received_at)', 'fanout (received_at → persisted)', 'send → persisted', 'deliveries (persisted → read by a consumer)', 'send → read by a consumer'] as const;
 const recorders = Object.fromEntries(HOPS.map((h) => [h, new LatencyRecorder()])) as Record<(typeof HOPS)[number], LatencyRecorder>;
 let persistedFrom: 'header' | 'CreateTime' | undefined;
 
@@ -61,6 +64,7 @@ serve({
       topics: [m.deliveries],
       from: 'latest',
       eachBatch: async ({ batch }) => {
+        const read = Date.now();
         for (const record of batch.records) {
           const value = record.value;
           if (!value) continue;
@@ -73,6 +77,8 @@ serve({
           persistedFrom ??= header !== undefined ? 'header' : 'CreateTime';
           recorders['fanout (received_at → persisted)'].recordMs(persisted - received);
           recorders['send → persisted'].recordMs(persisted - sent);
+          recorders['deliveries (persisted → read by a consumer)'].recordMs(read - persisted);
+          recorders['send → read by a consumer'].recordMs(read - sent);
         }
       },
     });
