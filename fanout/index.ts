@@ -1,5 +1,5 @@
 /** fanout's public surface. */
-export { fanoutEnv, loadFanoutConfig, type FanoutConfig } from './config.ts';
+export { FANOUT_KAFKA_CLIENT, fanoutEnv, loadFanoutConfig, type FanoutConfig } from './config.ts';
 export { startFanout } from './role.ts';
 export { groupLag, type PartitionLag } from './lag.ts';
 export { dlqCli } from './dlq-cli.ts';

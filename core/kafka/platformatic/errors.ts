@@ -1,4 +1,4 @@
-import { GenericError, MultipleErrors, ProtocolError } from '@platformatic/kafka';
+import { MultipleErrors, ProtocolError } from '@platformatic/kafka';
 
 /**
  * Whether a failure of @platformatic/kafka says retrying cannot help, in the seam's terms
@@ -30,7 +30,7 @@ function isProtocolError(error: LibraryError): boolean {
 /** The errors a failure is made of: an aggregate's parts (recursively), else the error itself. */
 function leavesOf(error: unknown): LibraryError[] {
   if (!(error instanceof Error)) return [];
-  if (MultipleErrors.isMultipleErrors(error) || (GenericError.isGenericError(error) && error instanceof AggregateError)) {
+  if (MultipleErrors.isMultipleErrors(error)) {
     const parts = (error as AggregateError).errors.flatMap(leavesOf);
     return parts.length > 0 ? parts : [error];
   }
