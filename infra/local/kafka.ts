@@ -93,7 +93,7 @@ export const kafkaSpec: ServerSpec = {
     await writeFile(join(paths.conf, 'log4j.properties'), log4jProperties);
     await writeFile(join(paths.conf, 'log4j2.yaml'), log4j2Yaml);
     if (existsSync(join(paths.data, 'logs', 'meta.properties'))) return;
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     const result = spawnSync(
       'java',
       [...javaBase(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
@@ -117,3 +117,15 @@ export const kafkaSpec: ServerSpec = {
     }
   },
 };
+
+/**
+ * A random Kafka cluster id (16 bytes, base64url). One in 64 of those starts with "-", which the
+ * storage tool's argument parser takes for an option ("--cluster-id: expected one argument"), so
+ * such ids are drawn again, as Kafka's own `Uuid.randomUuid` does.
+ */
+export function newClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
