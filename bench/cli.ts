@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { table, writeReport } from './kit/report.ts';
-import { findScenario, listScenarios, type CommonOptions } from './scenarios.ts';
+import { findScenario, listScenarios, type CommonOptions, type Scenario } from './scenarios.ts';
 
 const help = () => `usage: npm run bench -- <scenario> [options]
 
@@ -33,6 +33,9 @@ e2e only:
                          identifies as bot shard [i, N] (N = --clients), each event reaches one session
   --client-procs N       measuring-client processes the sessions are spread over (default 2)
   --baseline plain|none  also find the plain pipeline's ceiling in the same run (default plain)
+  --servers-warmup SECONDS
+                         unmeasured load through guildcast at the first rate before any trial, so
+                         Kafka's and Cassandra's JITs are warm for both systems (default 120; 0: none)
   --layout roles|one     guildcast's ingest, fanout and edge each in a process of their own (default),
                          or all in one process (\`guildcast all\`, as the plain pipeline is one)
   result.json top level: shape, sessions, ceiling_msg_per_s, ceiling_p50_ms, ceiling_p99_ms,
@@ -41,42 +44,26 @@ e2e only:
 Results: a table here, and result.json, report.md and SVG charts under bench/results/<scenario>-<time>/.
 Needs the local Kafka and Cassandra: npm run infra -- up.`;
 
-export async function benchCli(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      rate: { type: 'string' },
-      p99: { type: 'string' },
-      messages: { type: 'string' },
-      guilds: { type: 'string' },
-      channels: { type: 'string' },
-      size: { type: 'string' },
-      clients: { type: 'string' },
-      shape: { type: 'string' },
-      'client-procs': { type: 'string' },
-      baseline: { type: 'string' },
-      layout: { type: 'string' },
-      'kafka-client': { type: 'string' },
-      partitions: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+export type ParsedBenchArgs = { help: string; exitCode: number } | { usage: string } | { scenario: Scenario; options: CommonOptions };
+
+/** The command line as a scenario and its options, or what to print instead (help, or a usage error). */
+export function parseBenchArgs(argv: string[]): ParsedBenchArgs {
+  let parsed;
+  try {
+    parsed = parseFlags(argv);
+  } catch (err) {
+    // node:util's own refusals (an unknown flag, a missing value) are usage errors like ours.
+    if (String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) return { usage: `${(err as Error).message}\n\n${help()}` };
+    throw err;
+  }
+  const { positionals, values } = parsed;
   const name = positionals[0];
-  if (values.help || !name) {
-    process.stdout.write(`${help()}\n`);
-    return values.help ? 0 : 2;
-  }
+  if (values.help || !name) return { help: help(), exitCode: values.help ? 0 : 2 };
   const scenario = findScenario(name);
-  if (!scenario) {
-    process.stderr.write(`unknown scenario "${name}"\n\n${help()}\n`);
-    return 2;
-  }
-  const int = (flag: string, value: string | undefined, fallback?: number): number | undefined => {
+  if (!scenario) return { usage: `unknown scenario "${name}"\n\n${help()}` };
+  const int = (flag: string, value: string | undefined, fallback?: number, { zero = false } = {}): number | undefined => {
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`--${flag} expects a positive whole number, got "${value}"`);
+    if (!/^\d+$/.test(value) || Number(value) < (zero ? 0 : 1)) throw new UsageError(`--${flag} expects a ${zero ? 'whole number' : 'positive whole number'}, got "${value}"`);
     return Number(value);
   };
   let options: CommonOptions;
@@ -96,6 +83,7 @@ export async function benchCli(argv: string[]): Promise<number> {
       ...(values['client-procs'] !== undefined ? { clientProcesses: int('client-procs', values['client-procs'])! } : {}),
       ...(values.baseline !== undefined ? { baseline: oneOf('baseline', values.baseline, ['plain', 'none'] as const) } : {}),
       ...(values.layout !== undefined ? { layout: oneOf('layout', values.layout, ['roles', 'one'] as const) } : {}),
+      ...(values['servers-warmup'] !== undefined ? { serversWarmupSeconds: int('servers-warmup', values['servers-warmup'], undefined, { zero: true })! } : {}),
       ...(values.messages !== undefined ? { messages: int('messages', values.messages)! } : {}),
       ...(values.p99 !== undefined ? { p99BoundMs: int('p99', values.p99)! } : {}),
       ...(values.partitions !== undefined ? { partitions: int('partitions', values.partitions)! } : {}),
@@ -103,13 +91,52 @@ export async function benchCli(argv: string[]): Promise<number> {
     };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n`);
+    return { usage: err.message };
+  }
+  return { scenario, options };
+}
+
+export async function benchCli(argv: string[]): Promise<number> {
+  const parsed = parseBenchArgs(argv);
+  if ('help' in parsed) {
+    process.stdout.write(`${parsed.help}\n`);
+    return parsed.exitCode;
+  }
+  if ('usage' in parsed) {
+    process.stderr.write(`${parsed.usage}\n`);
     return 2;
   }
+  const { scenario, options } = parsed;
   const result = await scenario.run(options);
   process.stdout.write(`\n${table(result)}\n\n`);
   process.stdout.write(`report: ${await writeReport(result)}\n`);
   return result.checks && Object.values(result.checks).some((v) => v > 0) ? 1 : 0;
+}
+
+function parseFlags(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rate: { type: 'string' },
+      p99: { type: 'string' },
+      messages: { type: 'string' },
+      guilds: { type: 'string' },
+      channels: { type: 'string' },
+      size: { type: 'string' },
+      clients: { type: 'string' },
+      shape: { type: 'string' },
+      'client-procs': { type: 'string' },
+      baseline: { type: 'string' },
+      layout: { type: 'string' },
+      'servers-warmup': { type: 'string' },
+      'kafka-client': { type: 'string' },
+      partitions: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
 }
 
 class UsageError extends Error {}

@@ -27,6 +27,8 @@ export interface CommonOptions extends LoadShape {
   layout?: 'roles' | 'one';
   /** ingest, persist, e2e: the Kafka seam's implementation, or both alternated in one run. */
   kafkaClient?: 'kafkajs' | 'platformatic' | 'both';
+  /** e2e: seconds of unmeasured load before the first trial, so the servers' JITs are warm for both systems. */
+  serversWarmupSeconds?: number;
   /** edge-interest: partitions of the deliveries topic. */
   partitions?: number;
 }
@@ -86,6 +88,7 @@ const scenarios: Scenario[] = [
         kafkaClient: e2eKafkaClient(o.kafkaClient),
         durationSeconds: o.durationSeconds,
         warmupSeconds: o.warmupSeconds,
+        serversWarmupSeconds: o.serversWarmupSeconds ?? e2eDefaults.serversWarmupSeconds,
         guilds: o.guilds,
         channelsPerGuild: o.channelsPerGuild,
         contentBytes: o.contentBytes,

@@ -40,6 +40,13 @@ export interface E2eOptions extends LoadShape {
   shards: number;
   partitions: number;
   fanoutMembers: number;
+  /**
+   * Load through guildcast at the first trial's rate before any trial of either system, not
+   * measured: Kafka's and Cassandra's JVMs compile their hot paths under load, and on servers just
+   * started that costs the broker twice its warm CPU for minutes. Without it the first system
+   * measured (guildcast) would run on colder servers than the plain baseline after it.
+   */
+  serversWarmupSeconds: number;
   /** The Kafka seam's implementation in all of guildcast's roles (their KAFKA_CLIENT); unset, each role its own default. The bench's own watcher stays on kafkajs. */
   kafkaClient?: KafkaClientName;
 }
@@ -54,6 +61,7 @@ export const e2eDefaults: E2eOptions = {
   layout: 'roles',
   durationSeconds: 30,
   warmupSeconds: 5,
+  serversWarmupSeconds: 120,
   guilds: 200,
   channelsPerGuild: 4,
   contentBytes: { min: 20, max: 400 },
@@ -187,6 +195,10 @@ export async function runE2eBench(o: E2eOptions): Promise<BenchResult> {
     const ctx: TrialContext = { o, load, clients, sampler, watch, deadLetters: () => offsetsOf(topics.deadLetter), previous: undefined, lastSent: [] };
 
     await connectAll(`ws://127.0.0.1:${edgePort}`);
+    if (o.serversWarmupSeconds > 0) {
+      process.stderr.write(`[e2e] warming Kafka and Cassandra: guildcast at ${o.rate}/s for ${o.serversWarmupSeconds} s, not measured\n`);
+      await runLoad('guildcast', o.rate, o.serversWarmupSeconds, ctx);
+    }
     trials.push(...(await searchSystem('guildcast', ctx)));
     await disconnectAll();
     clearInterval(lagTimer);
@@ -265,13 +277,16 @@ async function verifyAll(ctx: TrialContext): Promise<Verified> {
   return sum;
 }
 
+/** `rate` msg/s at `system` for `seconds`; what was sent per guild is kept for the next verification. */
+async function runLoad(system: System, rate: number, seconds: number, ctx: TrialContext): Promise<{ fired: number; behindMs: number; sent: number[] }> {
+  const r = await ctx.load<{ fired: number; behindMs: number; sent: number[] }>({ cmd: 'run', target: system, rate, durationMs: seconds * 1000 }, seconds * 1000 + 120_000);
+  ctx.lastSent = r.sent;
+  return r;
+}
+
 async function runTrial(system: System, rate: number, ctx: TrialContext): Promise<E2eTrial> {
-  const { o, load, clients, watch } = ctx;
-  const runFor = async (seconds: number) => {
-    const r = await load<{ fired: number; behindMs: number; sent: number[] }>({ cmd: 'run', target: system, rate, durationMs: seconds * 1000 }, seconds * 1000 + 120_000);
-    ctx.lastSent = r.sent;
-    return r;
-  };
+  const { o, clients, watch } = ctx;
+  const runFor = (seconds: number) => runLoad(system, rate, seconds, ctx);
   if (o.warmupSeconds > 0) await runFor(o.warmupSeconds);
   const from = performance.timeOrigin + performance.now();
   await Promise.all([...clients.map((ask) => ask({ cmd: 'window', measuring: true, from })), ...(system === 'guildcast' ? [watch({ cmd: 'reset', from })] : [])]);
