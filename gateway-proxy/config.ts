@@ -51,9 +51,13 @@ export const edgeEnv = {
    */
   EDGE_FEED_LOOKBACK: env.int(DEFAULT_FEED_LOOKBACK, { min: 0, max: 1_000_000 }),
   /**
-   * How long a socket's frames may wait to go out together: one write per socket per window
-   * instead of per event-loop turn, for fewer socket writes (kernel time here, reads at the
-   * client) at the price of up to this many ms of added latency. 0: flush at the end of each turn.
+   * The shortest time between two flush rounds (a throttle, core/discord/gateway/writer.ts): frames
+   * due after a quiet window still go at the end of their event-loop turn, frames due sooner wait
+   * for the window to close and share one write per socket. Fewer socket writes under load (kernel
+   * time here, a wake-up and a read at the client) for at most this many ms of added latency.
+   * 0 (the default): every round at the end of its turn; a Kafka fetch's events already share one
+   * write per socket, and at the rates this machine holds p99 at, a window bought no CPU
+   * (bench/README.md, #14's ninth session).
    */
   EDGE_FLUSH_WINDOW_MS: env.duration(0, { min: 0, max: 50 }),
   /**

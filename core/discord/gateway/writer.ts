@@ -10,38 +10,49 @@ export interface Flushable {
 
 export interface FlushSchedulerOptions {
   /**
-   * How long the frames of a burst may wait to share one write per socket. 0: until the end of
-   * this event-loop turn (setImmediate). Above 0, one timer for the whole scheduler: fewer socket
-   * writes (each costs kernel time here and a read at the client) for up to this much added latency.
+   * The shortest time between two flush rounds. 0: every round at the end of its event-loop turn
+   * (setImmediate). Above 0, a throttle: frames due while no round ran for this long still go at
+   * the end of the turn (no added latency when events are apart), but frames due sooner wait for
+   * the window to close, so under load each socket gets at most one write per window, carrying
+   * every frame due in it (fewer socket writes, each one a kernel write here and a wake-up and read
+   * at the client), for at most this many ms of added latency.
    */
   windowMs?: number;
+  /** The clock (ms); tests pass a fake one. */
+  now?: () => number;
 }
 
 /**
- * Collects the writers that got frames and flushes each once, after I/O: every frame one socket
- * is due in a turn of the event loop (or, with `windowMs`, in that window) goes out in one write
- * (5–7× cheaper than a write per frame, see REFERENCE.md). One per server.
+ * Collects the writers that got frames and flushes each once per round: every frame one socket is
+ * due in a round goes out in one write (5–7× cheaper than a write per frame, see REFERENCE.md).
+ * A round runs at the end of the event-loop turn, or, with `windowMs`, no sooner than that long
+ * after the previous round. One per server.
  */
 export class FlushScheduler {
   private pending = new Set<Flushable>();
   private scheduled = false;
   private readonly windowMs: number;
+  private readonly now: () => number;
+  private lastRound = Number.NEGATIVE_INFINITY;
 
-  constructor({ windowMs = 0 }: FlushSchedulerOptions = {}) {
+  constructor({ windowMs = 0, now = performance.now.bind(performance) }: FlushSchedulerOptions = {}) {
     if (!(windowMs >= 0 && windowMs <= MAX_TIMER_MS)) throw new RangeError(`windowMs must be from 0 to ${MAX_TIMER_MS}, got ${windowMs}`);
     this.windowMs = windowMs;
+    this.now = now;
   }
 
   schedule(writer: Flushable): void {
     this.pending.add(writer);
     if (this.scheduled) return;
     this.scheduled = true;
-    if (this.windowMs > 0) setTimeout(this.run, this.windowMs);
+    const wait = this.windowMs > 0 ? this.lastRound + this.windowMs - this.now() : 0;
+    if (wait > 0) setTimeout(this.run, wait);
     else setImmediate(this.run);
   }
 
   private readonly run = () => {
     this.scheduled = false;
+    if (this.windowMs > 0) this.lastRound = this.now();
     // Swapped out first: a writer scheduled by another's flush (a callback) lands in the next
     // round instead of in a set about to be cleared, where its frames would wait forever.
     const writers = this.pending;
