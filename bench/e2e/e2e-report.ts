@@ -30,6 +30,7 @@ export function e2eReport(o: E2eOptions, trials: E2eTrial[], timeline: BenchResu
   }
   const g = evidence('guildcast');
   if (g && Object.keys(g.hops_p99_ms).length > 0) findings.push(`per-hop p99 at ${g.rate} msg/s: ${Object.entries(g.hops_p99_ms).map(([h, v]) => `${h} ${v.toFixed(1)} ms`).join('; ')}`);
+  if (g && Object.keys(g.hops_p50_ms).length > 0) findings.push(`per-hop p50 at ${g.rate} msg/s: ${Object.entries(g.hops_p50_ms).map(([h, v]) => `${h} ${v.toFixed(1)} ms`).join('; ')}`);
   for (const system of ['guildcast', 'plain'] as const) {
     const e = evidence(system);
     if (!e) continue;
@@ -41,6 +42,12 @@ export function e2eReport(o: E2eOptions, trials: E2eTrial[], timeline: BenchResu
       `CPU (% of one core) / peak RSS, ${system} at ${e.rate} msg/s: system ${total(part(false)).toFixed(0)}%: ${line(part(false))}; ` +
         `bench ${total(part(true)).toFixed(0)}%: ${line(part(true))}; machine ${availableParallelism() * 100}%`,
     );
+    const writers = cpu.filter(([n, p]) => !isBenchProcess(n) && (p.writesPerSecondMean ?? 0) >= 1);
+    if (writers.length > 0)
+      findings.push(
+        `write system calls a second, ${system} at ${e.rate} msg/s (${deliveriesPerMessage(e)}): ` +
+          writers.map(([n, p]) => `${n} ${Math.round(p.writesPerSecondMean!)}`).join(', '),
+      );
     const loops = Object.entries(e.processes).filter(([, p]) => p.loopDelayMs);
     if (loops.length > 0)
       findings.push(
@@ -101,4 +108,10 @@ export function e2eReport(o: E2eOptions, trials: E2eTrial[], timeline: BenchResu
     findings,
     charts: [{ file: 'latency-vs-rate.svg', title: `Latency vs rate, ${o.shape} (clipped at ${clip} ms)`, xLabel: 'msg/s', yLabel: 'ms', series, markers: true }],
   };
+}
+
+/** How many deliveries each message made in a trial: one (sharded) or one per session (broadcast). */
+function deliveriesPerMessage(t: E2eTrial): string {
+  const n = Math.round(t.delivered / Math.max(1, t.produced));
+  return n === 1 ? 'one delivery a message' : `${n} deliveries a message`;
 }

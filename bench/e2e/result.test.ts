@@ -7,7 +7,7 @@ const trial = (system: E2eTrial['system'], rate: number, p99: number, missing = 
     latency: { count: 1, p50: p99 / 2, p90: p99, p99, p999: p99, max: p99, mean: p99 / 2 }, distribution: [],
     missing, duplicated: 0, out_of_order: 0, dead_letters: 0,
     sessions: { closes: {}, resumes: 0, resumed: 0, reidentifies: 0, invalid_sessions: 0 },
-    generator_behind_ms: 0, hops_p99_ms: {}, processes: {}, passed: false,
+    generator_behind_ms: 0, hops_p50_ms: {}, hops_p99_ms: {}, processes: {}, passed: false,
   };
   return { ...t, passed: trialPassed(t, 50) };
 };

@@ -25,7 +25,8 @@ export interface E2eTrial {
   sessions: { closes: Record<string, number>; resumes: number; resumed: number; reidentifies: number; invalid_sessions: number };
   /** How far the load generator fell behind its schedule (ms): a big figure means the bench, not the system, limited the rate. */
   generator_behind_ms: number;
-  /** p99 per hop, ms, from each stage's own timestamp (see e2e-bench.ts, watchHops). */
+  /** p50 and p99 per hop, ms, from each stage's own timestamp (watch.ts). */
+  hops_p50_ms: Record<string, number>;
   hops_p99_ms: Record<string, number>;
   processes: Record<string, ProcessSummary>;
   passed: boolean;

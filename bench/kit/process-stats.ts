@@ -5,17 +5,29 @@ import { fileURLToPath } from 'node:url';
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 const PAGE_BYTES = 4096;
 
-/** CPU seconds and resident memory of a process, read from /proc (Linux). */
-export function processStats(pid: number): { cpuSeconds: number; rssBytes: number } | undefined {
+/**
+ * CPU seconds, resident memory and write-like system calls so far (`syscw` of /proc/<pid>/io:
+ * write, writev, send...; a socket write each on the edge's delivery path) of a process (Linux).
+ */
+export function processStats(pid: number): { cpuSeconds: number; rssBytes: number; writeCalls: number | undefined } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
     const rssPages = Number(fields[21]);
-    return { cpuSeconds: (utime + stime) / TICKS_PER_SECOND, rssBytes: rssPages * PAGE_BYTES };
+    return { cpuSeconds: (utime + stime) / TICKS_PER_SECOND, rssBytes: rssPages * PAGE_BYTES, writeCalls: writeCalls(pid) };
   } catch {
     return undefined;
+  }
+}
+
+function writeCalls(pid: number): number | undefined {
+  try {
+    const match = /^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined; // not readable (another user's process)
   }
 }
 
@@ -35,8 +47,8 @@ export interface ProcessSamplerOptions {
 
 /** Samples named processes once a second: CPU use as a share of one core, RSS, and (for probed Node processes) event-loop delay. */
 export class ProcessSampler {
-  private readonly last = new Map<string, { cpuSeconds: number; at: number }>();
-  readonly samples: { t: number; name: string; cpuPercent: number; rssMb: number; loop: LoopSecond[] }[] = [];
+  private readonly last = new Map<string, { cpuSeconds: number; writeCalls: number | undefined; at: number }>();
+  readonly samples: { t: number; name: string; cpuPercent: number; rssMb: number; writesPerSecond: number | undefined; loop: LoopSecond[] }[] = [];
   private timer?: NodeJS.Timeout;
   private readonly start = performance.now();
   /** Bytes of each probe file read so far. */
@@ -63,10 +75,12 @@ export class ProcessSampler {
       const stats = processStats(pid);
       if (!stats) continue;
       const before = this.last.get(name);
-      this.last.set(name, { cpuSeconds: stats.cpuSeconds, at: now });
+      this.last.set(name, { cpuSeconds: stats.cpuSeconds, writeCalls: stats.writeCalls, at: now });
       if (!before) continue;
-      const cpuPercent = ((stats.cpuSeconds - before.cpuSeconds) / ((now - before.at) / 1000)) * 100;
-      this.samples.push({ t: (now - this.start) / 1000, name, cpuPercent, rssMb: stats.rssBytes / 1_048_576, loop: this.loopSeconds(pid) });
+      const seconds = (now - before.at) / 1000;
+      const cpuPercent = ((stats.cpuSeconds - before.cpuSeconds) / seconds) * 100;
+      const writesPerSecond = stats.writeCalls !== undefined && before.writeCalls !== undefined ? (stats.writeCalls - before.writeCalls) / seconds : undefined;
+      this.samples.push({ t: (now - this.start) / 1000, name, cpuPercent, rssMb: stats.rssBytes / 1_048_576, writesPerSecond, loop: this.loopSeconds(pid) });
     }
   }
 
@@ -109,8 +123,10 @@ export class ProcessSampler {
       const rss = mine.map((s) => s.rssMb);
       const edge = Math.max(3, Math.floor(rss.length / 10));
       const loop = mine.flatMap((s) => s.loop);
+      const writes = mine.flatMap((s) => (s.writesPerSecond === undefined ? [] : [s.writesPerSecond]));
       out[name] = {
         cpuPercentMean: mine.reduce((s, x) => s + x.cpuPercent, 0) / mine.length,
+        ...(writes.length > 0 ? { writesPerSecondMean: writes.reduce((s, x) => s + x, 0) / writes.length } : {}),
         rssMbMax: Math.max(...rss),
         rssMbStart: median(rss.slice(0, edge)),
         rssMbEnd: median(rss.slice(-edge)),
@@ -128,6 +144,8 @@ export class ProcessSampler {
 
 export interface ProcessSummary {
   cpuPercentMean: number;
+  /** Write-like system calls a second (/proc/<pid>/io `syscw`), when readable. */
+  writesPerSecondMean?: number;
   rssMbMax: number;
   rssMbStart: number;
   rssMbEnd: number;
