@@ -39,7 +39,13 @@ export const ingestEnv = {
   INGEST_BUFFER_MAX: env.int(20_000, { min: 10, max: 10_000_000 }),
   INGEST_BUFFER_MAX_BYTES: env.int(64 * 1024 * 1024, { min: 64 * 1024, max: 2 ** 31 - 1 }),
   INGEST_BATCH_MAX: env.int(1000, { min: 1, max: 100_000 }),
-  INGEST_LINGER_MS: env.duration(5, { max: 10_000 }),
+  /**
+   * How long the oldest queued record may wait for a fuller batch. 0 (the default): none. The
+   * publisher keeps one request in flight, and everything that arrives meanwhile goes out in the
+   * next one, so batches grow with the load by themselves; a linger only delays each record when
+   * the pipe is idle (issue 14: ingest never idles waiting on a single request).
+   */
+  INGEST_LINGER_MS: env.duration(0, { max: 10_000 }),
   INGEST_COMPRESSION: env.oneOf(['none', 'gzip'] as const, 'none'),
   INGEST_CHECKPOINT_INTERVAL_MS: env.duration(1000, { min: 10, max: 600_000 }),
   /**

@@ -169,8 +169,9 @@ export class BatchingPublisher extends EventEmitter<PublisherEvents> {
       }
       const due = this.queue[this.head]!.enqueuedAt + lingerMs;
       const hurry = this.closing || this.flushWaiters.length > 0;
-      if (queued < batchMax && !hurry && Date.now() < due) {
-        await this.sleep(due - Date.now());
+      const wait = due - Date.now();
+      if (queued < batchMax && !hurry && wait > 0) {
+        await this.sleep(wait);
         continue;
       }
       await this.send(this.take(batchMax));

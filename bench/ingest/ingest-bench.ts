@@ -31,6 +31,7 @@ export interface IngestBenchOptions {
   messages: number;
   shards: number;
   batch: number;
+  /** INGEST_LINGER_MS of the role under test; the default is the role's own (0). */
   lingerMs: number;
   partitions: number;
   sharding: 'simple' | 'worker';
@@ -39,7 +40,7 @@ export interface IngestBenchOptions {
   kafkaClients: KafkaClientName[];
 }
 
-export const ingestDefaults: IngestBenchOptions = { messages: 60_000, shards: 4, batch: 1000, lingerMs: 5, partitions: 12, sharding: 'simple', compressions: ['none', 'gzip'], kafkaClients: [INGEST_KAFKA_CLIENT] };
+export const ingestDefaults: IngestBenchOptions = { messages: 60_000, shards: 4, batch: 1000, lingerMs: 0, partitions: 12, sharding: 'simple', compressions: ['none', 'gzip'], kafkaClients: [INGEST_KAFKA_CLIENT] };
 
 /**
  * `--kafka-client`: one implementation, or `both` alternated in the same run as A B B A, so neither
