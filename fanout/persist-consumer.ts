@@ -261,7 +261,7 @@ export class PersistConsumer {
     while (Date.now() < deadline) {
       if (!isRunning() || isStale()) throw new ChunkAbandoned();
       await heartbeat();
-      await new Promise((r) => setTimeout(r, Math.min(250, deadline - Date.now())));
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(250, deadline - Date.now()))));
     }
     if (!isRunning() || isStale()) throw new ChunkAbandoned();
   }

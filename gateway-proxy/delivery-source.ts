@@ -27,7 +27,7 @@ export interface FeedPosition {
  * Records before a partition's end a source reads for their source offsets only when it starts
  * reading the partition: fanout's redeliveries after a crash can straddle that end, and the ones
  * after it are known as such. Fanout repeats at most what it had produced but not committed:
- * about a chunk per partition with FANOUT_COMMIT_INTERVAL_MS 0, and this covers several.
+ * a chunk per partition (500) plus FANOUT_COMMIT_INTERVAL_MS (100 ms) of its traffic.
  */
 export const DEFAULT_FEED_LOOKBACK = 1_000;
 
