@@ -62,13 +62,15 @@ interface Task {
  * works on it, the order kafkajs keeps by rejoining only between fetches.
  */
 /** How long a fetch that leaves busy partitions out may wait on the broker for records. */
-export const LEFT_OUT_WAIT_MS = 10;
+export const LEFT_OUT_WAIT_MS = 2;
 
 /**
  * The broker-side wait of one fetch: the configured long poll when every partition is in it, else
  * at most `LEFT_OUT_WAIT_MS`. With the long poll (fanout's 100 ms), a partition that finished its
  * batch waited for it at low rates: fanout's hop p99 in e2e at 30 msg/s was 43-81 ms against
- * 10-16 ms with this.
+ * 10-16 ms with 10 ms. With 2 ms instead of 10, sharded e2e at 150 msg/s (A B B A) had a fanout
+ * hop p99 of 11 and 9 ms against 16 and 19, for 603 fetches and commits a second against 470
+ * (bench/README.md, #14's ninth session).
  */
 export function fetchWaitMs(maxWaitMs: number, partitionsLeftOut: number): number {
   return partitionsLeftOut > 0 ? Math.min(maxWaitMs, LEFT_OUT_WAIT_MS) : maxWaitMs;

@@ -14,6 +14,7 @@ describe('the consume loop\'s broker-side fetch wait', () => {
   });
 
   it('never waits longer than configured', () => {
-    expect(fetchWaitMs(5, 3)).toBe(5);
+    expect(fetchWaitMs(1, 3)).toBe(1);
+    expect(fetchWaitMs(LEFT_OUT_WAIT_MS - 1, 3)).toBe(LEFT_OUT_WAIT_MS - 1);
   });
 });
