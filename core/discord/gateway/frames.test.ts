@@ -10,4 +10,10 @@ describe('dispatch frames', () => {
       expect(bytes.toString()).toBe(`{"t":"MESSAGE_CREATE","s":${seq},"op":0,"d":{"n":1}}`);
     }
   });
+
+  it('keep each body in memory of its own, not in a slice of the shared pool that transient buffers fill', () => {
+    const bodies = [frameBody('MESSAGE_CREATE', { content: 'a' }), frameBody('MESSAGE_CREATE', { content: 'é'.repeat(300) })];
+    for (const { tail } of bodies) expect(tail.buffer.byteLength).toBe(tail.length);
+    expect(bodies[1]!.tail.toString()).toBe(`,"op":0,"d":{"content":"${'é'.repeat(300)}"}}`);
+  });
 });
